@@ -1,0 +1,46 @@
+# secframing: two entry points on a fresh machine — `make study` and `make test`.
+# Each creates .venv and installs pinned dependencies (requirements/constraints.txt) on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+CORPUS ?= data/demo/articles.jsonl
+OUT ?= reports/study
+STUDY_ARGS ?=
+
+.PHONY: study test models eval clean-venv help
+
+help:
+	@echo "make study [CORPUS=path OUT=dir]  run the framing study (default: bundled demo corpus -> reports/study/)"
+	@echo "make test                         run the whole test suite"
+	@echo "make models                       rebuild models/default from configs/experiments/lexicon_baseline.toml"
+	@echo "make eval                         segmentation and relevance scores against data/eval (needs ../shared)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=24"
+
+$(VENV)/.app: $(BIN)/python pyproject.toml requirements/constraints.txt
+	$(PIP) install -q -c requirements/constraints.txt -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.app
+	$(PIP) install -q -c requirements/constraints.txt -e ".[dev]"
+	@touch $@
+
+study: $(VENV)/.app
+	$(BIN)/secframing study --corpus "$(CORPUS)" --out "$(OUT)" $(STUDY_ARGS)
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -q
+
+models: $(VENV)/.app
+	$(BIN)/secframing train --config configs/experiments/lexicon_baseline.toml --output models/default
+
+eval: $(VENV)/.app
+	$(BIN)/secframing eval segmentation
+	$(BIN)/secframing eval relevance
+
+clean-venv:
+	rm -rf $(VENV)

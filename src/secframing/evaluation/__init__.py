@@ -1,0 +1,1 @@
+"""Evaluation of the text-processing stages against hand-made gold (segmentation, relevance)."""

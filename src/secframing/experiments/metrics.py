@@ -1,0 +1,59 @@
+"""Classification metrics: macro-F1 first, per-class scores, and bootstrap 95% confidence intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import bootstrap
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> float:
+    return float(f1_score(y_true, y_pred, labels=list(labels), average="macro", zero_division=0))
+
+
+def bootstrap_ci(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str],
+                 n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI of macro-F1 over sentences (scipy's paired bootstrap)."""
+    t = np.asarray(y_true)
+    p = np.asarray(y_pred)
+    if len(t) < 2:
+        return (float("nan"), float("nan"))
+    res = bootstrap((t, p), lambda a, b: macro_f1(a, b, labels), paired=True, vectorized=False,
+                    n_resamples=n_resamples, confidence_level=confidence, method="percentile",
+                    random_state=np.random.default_rng(seed))
+    return (round(float(res.confidence_interval.low), 4), round(float(res.confidence_interval.high), 4))
+
+
+def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str],
+                          n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Macro-F1 with its CI, per-class precision/recall/F1/support and the confusion matrix."""
+    labels = list(labels)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return {
+        "n": len(y_true),
+        "macro_f1": round(macro_f1(y_true, y_pred, labels), 4),
+        "macro_f1_ci95": list(bootstrap_ci(y_true, y_pred, labels, n_resamples, seed)),
+        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
+        "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
+        "bootstrap": {"resamples": n_resamples, "seed": seed, "method": "percentile"},
+    }
+
+
+def multilabel_report(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]], labels: Sequence[str]) -> dict[str, Any]:
+    """Micro and macro F1 over devices plus per-device scores."""
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    mlb = MultiLabelBinarizer(classes=list(labels))
+    t = mlb.fit_transform(y_true)
+    p = mlb.transform(y_pred)
+    pr, rc, f, s = precision_recall_fscore_support(t, p, zero_division=0)
+    return {
+        "micro_f1": round(float(f1_score(t, p, average="micro", zero_division=0)), 4),
+        "macro_f1": round(float(f1_score(t, p, average="macro", zero_division=0)), 4),
+        "per_label": {lab: {"precision": round(float(pr[i]), 4), "recall": round(float(rc[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
+    }

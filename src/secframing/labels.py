@@ -1,0 +1,65 @@
+"""The single source of the project's label sets (guideline v1, see ``../shared/codebook.md``).
+
+Every saved model embeds the label sets it was trained with; :func:`check_labels` is called on load so a
+model trained against another guideline version fails loudly instead of silently mislabelling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+GUIDELINE_VERSION = "v1"
+
+FRAMING_LABELS: tuple[str, ...] = ("promotional", "factual", "other")
+"""Layer 1: every content sentence gets exactly one."""
+
+CONTENT_LABELS: tuple[str, ...] = ("promotional", "factual")
+"""The labels that count as content when computing an article's promotional share."""
+
+DEVICES: tuple[str, ...] = (
+    "superlative",
+    "metaphor",
+    "leader_credit",
+    "external_validation",
+    "national_pride",
+    "rhetorical_question",
+    "effectiveness_claim",
+    "contrast",
+)
+"""Layer 2: framing devices, zero or more per promotional sentence."""
+
+SENTIMENT_LABELS: tuple[str, ...] = ("positive", "neutral", "negative")
+"""Layer 3: sentiment toward the security institutions."""
+
+TASK_LABELS: dict[str, tuple[str, ...]] = {
+    "framing": FRAMING_LABELS,
+    "devices": DEVICES,
+    "sentiment": SENTIMENT_LABELS,
+}
+
+
+class LabelSetError(ValueError):
+    """A model or annotation file uses labels that differ from this module's."""
+
+
+def label_schema() -> dict[str, object]:
+    """The label sets as a JSON-serialisable record, embedded in every saved model."""
+    return {"guideline": GUIDELINE_VERSION, **{k: list(v) for k, v in TASK_LABELS.items()}}
+
+
+def check_labels(saved: Mapping[str, object], tasks: Sequence[str], source: str) -> None:
+    """Raise :class:`LabelSetError` if ``saved`` label sets differ from the current ones for ``tasks``.
+
+    >>> check_labels(label_schema(), ["framing"], "model.json")
+    >>> check_labels({"framing": ["pro", "fact"]}, ["framing"], "m.json")
+    Traceback (most recent call last):
+    ...
+    secframing.labels.LabelSetError: m.json: framing labels ['pro', 'fact'] differ from guideline v1 labels ['promotional', 'factual', 'other']
+    """
+    for task in tasks:
+        want = list(TASK_LABELS[task])
+        got = saved.get(task)
+        if got != want:
+            raise LabelSetError(
+                f"{source}: {task} labels {got} differ from guideline {GUIDELINE_VERSION} labels {want}"
+            )

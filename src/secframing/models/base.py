@@ -1,0 +1,116 @@
+"""The estimator interface every backend implements, and the model-directory format.
+
+A model directory holds ``model.json`` (format, backend, tasks, the embedded label sets, config, file
+hashes) plus the backend's own files. :func:`load_model` checks the label sets against
+:mod:`secframing.labels` and the recorded hashes before anything is used.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from secframing.labels import FRAMING_LABELS, LabelSetError, check_labels
+
+MODEL_FORMAT = "secframing-model"
+FORMAT_VERSION = 1
+
+
+class ModelLoadError(RuntimeError):
+    """A model directory is missing, incomplete, tampered with or for other labels."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One sentence's framing prediction."""
+
+    label: str
+    probs: dict[str, float]
+    devices: tuple[str, ...] = ()
+    evidence: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+
+    @property
+    def score(self) -> float:
+        """Probability of the predicted label."""
+        return self.probs[self.label]
+
+
+class SentenceModel(abc.ABC):
+    """fit / predict / predict_proba / save / load, with the label set embedded."""
+
+    backend: ClassVar[str]
+    labels: tuple[str, ...] = FRAMING_LABELS
+    tasks: tuple[str, ...] = ("framing",)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentenceModel:  # pragma: no cover - per backend
+        raise NotImplementedError(f"{self.backend} does not learn from data")
+
+    @abc.abstractmethod
+    def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
+        """Full predictions (label, probabilities, devices, evidence) for each text."""
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        return [p.label for p in self.predict_many(texts)]
+
+    def predict_proba(self, texts: Sequence[str]) -> list[list[float]]:
+        """Probabilities in the order of ``self.labels``."""
+        return [[p.probs[label] for label in self.labels] for p in self.predict_many(texts)]
+
+    @abc.abstractmethod
+    def save(self, directory: str | Path) -> Path:
+        """Write a self-contained model directory."""
+
+    @classmethod
+    @abc.abstractmethod
+    def load(cls, directory: Path, meta: dict[str, Any]) -> SentenceModel:
+        """Rebuild from a directory whose ``model.json`` (``meta``) was already checked."""
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_model_meta(directory: str | Path) -> dict[str, Any]:
+    """Read and check ``model.json``: format, label sets, and the hashes of the files it lists."""
+    directory = Path(directory)
+    meta_path = directory / "model.json"
+    if not directory.is_dir():
+        raise ModelLoadError(f"{directory}: model directory not found")
+    if not meta_path.exists():
+        raise ModelLoadError(f"{directory}: no model.json; not a secframing model directory")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{meta_path}: malformed JSON: {exc.msg}") from None
+    if meta.get("format") != MODEL_FORMAT:
+        raise ModelLoadError(f"{meta_path}: format is {meta.get('format')!r}, expected {MODEL_FORMAT!r}")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelLoadError(f"{meta_path}: format_version {meta['format_version']} is newer than this secframing reads")
+    try:
+        check_labels(meta.get("labels", {}), meta.get("tasks", ["framing"]), str(meta_path))
+    except LabelSetError as exc:
+        raise ModelLoadError(str(exc)) from None
+    for name, digest in meta.get("files", {}).items():
+        path = directory / name
+        if not path.exists():
+            raise ModelLoadError(f"{directory}: file {name} listed in model.json is missing")
+        if sha256_bytes(path.read_bytes()) != digest:
+            raise ModelLoadError(f"{path}: sha256 differs from model.json (file changed after saving)")
+    return meta
+
+
+def load_model(directory: str | Path) -> SentenceModel:
+    """Open any saved model directory, dispatching on its backend."""
+    directory = Path(directory)
+    meta = read_model_meta(directory)
+    backend = meta.get("backend")
+    if backend == "lexicon":
+        from secframing.models.lexicon import LexiconModel
+
+        return LexiconModel.load(directory, meta)
+    raise ModelLoadError(f"{directory}: unknown backend {backend!r}")

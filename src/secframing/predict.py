@@ -1,0 +1,82 @@
+"""``secframing predict``: label one sentence per input row, in order, with rejects for unreadable rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from secframing.io.readers import echo_input, iter_records
+from secframing.io.schema import RowError
+from secframing.models.base import SentenceModel, load_model
+
+BATCH = 512
+
+
+@dataclass
+class PredictSummary:
+    rows: int
+    predicted: int
+    rejected: int
+    output: Path
+    rejects: Path
+
+
+def rejects_path(output: str | Path) -> Path:
+    """``<output>.rejects.jsonl`` beside the output file."""
+    output = Path(output)
+    return output.with_name(output.name + ".rejects.jsonl")
+
+
+def predict_file(model: SentenceModel | str | Path, input_path: str | Path, output: str | Path,
+                 id_field: str = "id", text_field: str = "text", fmt: str | None = None,
+                 encoding: str | None = None) -> PredictSummary:
+    """Predict every readable row of a JSONL/CSV/TSV file (one sentence a row) into a JSONL file.
+
+    Output rows keep the input order and carry ``id``, ``label``, ``score`` (probability of the label),
+    ``probs`` and ``devices``. Rows without usable text go to ``<output>.rejects.jsonl`` with their line,
+    id (if any), reason and the input line. Raises ``InputFileError`` when the file cannot be read at all.
+    """
+    if not isinstance(model, SentenceModel):
+        model = load_model(model)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    rej_path = rejects_path(output)
+    n_rows = n_pred = n_rej = 0
+    pending: list[tuple[Any, str]] = []
+
+    with open(output, "w", encoding="utf-8") as out, open(rej_path, "w", encoding="utf-8") as rej:
+        def flush() -> None:
+            nonlocal n_pred
+            for (rid, _), pred in zip(pending, model.predict_many([t for _, t in pending])):
+                out.write(json.dumps({"id": rid, "label": pred.label, "score": round(pred.score, 6),
+                                      "probs": pred.probs, "devices": list(pred.devices)}, ensure_ascii=False) + "\n")
+                n_pred += 1
+            pending.clear()
+
+        for line, raw, record in iter_records(input_path, fmt, encoding):
+            n_rows += 1
+            rid = record.get(id_field) if isinstance(record, dict) else None
+            reason = None
+            if isinstance(record, RowError):
+                reason = record.reason
+            else:
+                text = record.get(text_field)
+                if text is None:
+                    reason = f"missing field {text_field!r}" + (
+                        f" (fields: {', '.join(map(str, record))})" if record else "")
+                elif not isinstance(text, str):
+                    reason = f"field {text_field!r} must be a string, got {type(text).__name__}"
+                elif not text.strip():
+                    reason = f"empty field {text_field!r}"
+            if reason is not None:
+                rej.write(json.dumps({"line": line, "id": rid, "reason": reason, "input": echo_input(raw)},
+                                     ensure_ascii=False, default=str) + "\n")
+                n_rej += 1
+                continue
+            pending.append((rid if rid is not None else line, text))
+            if len(pending) >= BATCH:
+                flush()
+        flush()
+    return PredictSummary(n_rows, n_pred, n_rej, output, rej_path)

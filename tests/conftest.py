@@ -1,0 +1,57 @@
+"""Shared fixtures. Tests that need ../shared skip with a reason where it is absent (a user's fresh
+clone); CI has it, so there they run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from secframing.paths import shared_dir
+
+HERE = Path(__file__).resolve().parent
+
+# Team-written sentences (not from any corpus) used to build small inputs.
+AR_FACTUAL = "أوقفت عناصر الشرطة القضائية بمدينة فاس شخصين يشتبه في تورطهما في السرقة."
+AR_PROMO = "وتبقى المديرية العامة للأمن الوطني نموذجا يحتذى به في محاربة الجريمة على المستوى الدولي."
+AR_OTHER = "إرسال تعليق"
+
+
+def _shared() -> Path | None:
+    return shared_dir(required=False)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    path = _shared()
+    if path is None:
+        pytest.skip("../shared not found (set SECFRAMING_SHARED); shared-data tests run in CI")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_corpus(shared):
+    from secframing.io.adapters import read_shared_corpus
+
+    return read_shared_corpus()
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n")
+    return path
+
+
+def article(i: int, text: str = AR_FACTUAL, **kw) -> dict:
+    return {"id": f"a{i}", "outlet": kw.pop("outlet", "Test Post"), "date": kw.pop("date", "2021-03-04"),
+            "title": kw.pop("title", None), "text": text, **kw}
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    from secframing.models import load_model
+    from secframing.paths import DEFAULT_MODEL_DIR
+
+    return load_model(DEFAULT_MODEL_DIR)

@@ -1,0 +1,64 @@
+"""The lexicon baseline: decisions, devices, evidence, persistence with label and hash checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO, HERE
+from secframing.experiments.metrics import macro_f1
+from secframing.labels import FRAMING_LABELS
+from secframing.models import ModelLoadError, load_model
+from secframing.paths import DEFAULT_MODEL_DIR
+
+
+def test_basic_labels_devices_and_evidence(default_model):
+    promo, fact, other = default_model.predict_many([AR_PROMO, AR_FACTUAL, AR_OTHER])
+    assert (promo.label, fact.label, other.label) == ("promotional", "factual", "other")
+    assert "superlative" in promo.devices and not fact.devices
+    cues = [e for e in promo.evidence if e.get("rule") == "cue"]
+    assert cues and all(AR_PROMO[e["start"]:e["end"]] == e["match"] for e in cues)
+    for p in (promo, fact, other):
+        assert abs(sum(p.probs.values()) - 1) < 1e-6 and p.score == max(p.probs.values())
+
+
+def test_rule_3_neutral_institutional_wording_is_factual(default_model):
+    assert default_model.predict(["تمكنت عناصر الشرطة القضائية من توقيف المشتبه فيه في وقت وجيز."]) == ["factual"]
+
+
+def test_attributed_foreign_praise_is_external_validation(default_model):
+    p = default_model.predict_one("أشاد وزير الداخلية الإسباني بالتعاون الأمني المتميز مع المغرب.")
+    assert p.label == "promotional" and "external_validation" in p.devices
+
+
+def test_team_written_cases_macro_f1(default_model):
+    """Team-written sanity cases (not the gold test split; see models/default/README.md)."""
+    rows = [json.loads(line) for line in open(HERE / "data" / "framing_cases.jsonl", encoding="utf-8")]
+    pred = default_model.predict([r["text"] for r in rows])
+    assert macro_f1([r["framing"] for r in rows], pred, FRAMING_LABELS) >= 0.8
+
+
+def test_save_load_round_trip(tmp_path, default_model):
+    out = default_model.save(tmp_path / "m")
+    again = load_model(out)
+    texts = [AR_PROMO, AR_FACTUAL, AR_OTHER]
+    assert [p.probs for p in again.predict_many(texts)] == [p.probs for p in default_model.predict_many(texts)]
+
+
+def test_load_refuses_other_label_sets_and_changed_files(tmp_path):
+    model_dir = tmp_path / "m"
+    shutil.copytree(DEFAULT_MODEL_DIR, model_dir)
+    meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    with open(model_dir / "framing_cues.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n# edited\n")
+    with pytest.raises(ModelLoadError, match="sha256 differs"):
+        load_model(model_dir)
+    meta["files"] = {}
+    meta["labels"]["framing"] = ["promotional", "neutral"]
+    (model_dir / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="framing labels"):
+        load_model(model_dir)
+    with pytest.raises(ModelLoadError, match="not a secframing model"):
+        load_model(tmp_path)
