@@ -212,6 +212,24 @@ def eval_relevance(errors: bool = typer.Option(False, help="Also list each disag
     typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
 
 
+@eval_app.command("framing")
+def eval_framing(
+    gold: Path = typer.Option(Path("data/annotations/pilot_v1.jsonl"), help="Stand-off gold annotations."),
+    model: Path = typer.Option(DEFAULT_MODEL_DIR, help="Model directory."),
+) -> None:
+    """Macro-F1 (with bootstrap CI) of a framing model on stand-off gold, per sampling stratum (needs ../shared)."""
+    from secframing.annotate.standoff import AnnotationError
+    from secframing.evaluation.framing import evaluate_framing
+    from secframing.models import load_model
+
+    try:
+        res = evaluate_framing(load_model(model), gold)
+    except USER_ERRORS + (AnnotationError,) as exc:
+        _fail(exc)
+        return
+    typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
+
+
 def main() -> None:
     """Console entry point: user errors and unexpected failures end in one line on stderr, not a
     traceback (set SECFRAMING_DEBUG=1 to see it)."""

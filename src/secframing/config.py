@@ -1,19 +1,13 @@
 """TOML configuration files read into frozen dataclasses, with type-checked ``key=value`` overrides.
 
->>> from dataclasses import dataclass, field
->>> @dataclass(frozen=True)
-... class Inner:
-...     k: int = 3
->>> @dataclass(frozen=True)
-... class Outer:
-...     name: str = "x"
-...     inner: Inner = field(default_factory=Inner)
->>> from_dict(Outer, {"inner": {"k": 5}}, overrides=["name=y"])
-Outer(name='y', inner=Inner(k=5))
->>> from_dict(Outer, {"inner": {"k": "five"}})
+>>> from secframing.select.relevance import RelevanceConfig
+>>> cfg = from_dict(RelevanceConfig, {"threshold": 2}, overrides=["max_repeats=5"])
+>>> cfg.threshold, cfg.max_repeats
+(2.0, 5)
+>>> from_dict(RelevanceConfig, {"threshold": "high"})
 Traceback (most recent call last):
 ...
-secframing.config.ConfigError: <dict>: inner.k must be int, got str 'five'
+secframing.config.ConfigError: <dict>: threshold must be float, got str 'high'
 """
 
 from __future__ import annotations

@@ -29,13 +29,19 @@ def bootstrap_ci(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[
 
 def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str],
                           n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Macro-F1 with its CI, per-class precision/recall/F1/support and the confusion matrix."""
+    """Macro-F1 with its CI, per-class precision/recall/F1/support and the confusion matrix.
+
+    Macro-F1 averages over the labels that occur in the gold or the predictions (``labels_scored``):
+    a class absent from both says nothing about the model and would only pull the mean to zero.
+    """
     labels = list(labels)
+    scored = [lab for lab in labels if lab in set(y_true) | set(y_pred)]
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return {
         "n": len(y_true),
-        "macro_f1": round(macro_f1(y_true, y_pred, labels), 4),
-        "macro_f1_ci95": list(bootstrap_ci(y_true, y_pred, labels, n_resamples, seed)),
+        "macro_f1": round(macro_f1(y_true, y_pred, scored), 4),
+        "macro_f1_ci95": list(bootstrap_ci(y_true, y_pred, scored, n_resamples, seed)),
+        "labels_scored": scored,
         "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
                             "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
         "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},

@@ -134,10 +134,10 @@ def looks_like_html(text: str) -> bool:
 
 
 def arabic_ratio(text: str) -> float:
-    """Share of letters that are Arabic letters (1.0 for text without letters is avoided: returns 0).
+    """Share of letters that are Arabic letters (0.0 for text without letters).
 
     >>> arabic_ratio("الأمن الوطني DGSN")
-    0.7
+    0.733
     """
     letters = ANY_LETTER.findall(text)
     if not letters:
