@@ -99,3 +99,19 @@ def test_train_with_a_bad_override_names_the_key(tmp_path):
     res = runner.invoke(app, ["train", "--config", str(CONFIG_DIR / "experiments" / "lexicon_baseline.toml"),
                               "--output", str(tmp_path / "r"), "--set", "lexicon.threshold=high"])
     assert res.exit_code == 2 and "lexicon.threshold must be float" in res.output
+
+
+def test_data_select_and_segment_account_for_every_row(tmp_path):
+    corpus = write_jsonl(tmp_path / "c.jsonl", [
+        {"id": "a1", "outlet": "X", "text": AR_FACTUAL + "وأضاف المصدر أن البحث جار."},
+        {"id": "a2", "outlet": "X", "text": "فاز الفريق المحلي في مباراة الأمس بثلاثة أهداف."}, '{"id": "a3"'])
+    res = runner.invoke(app, ["data", "select", "--corpus", str(corpus), "--output", str(tmp_path / "sel.jsonl")])
+    assert res.exit_code == 0, res.output
+    sel = read_jsonl(tmp_path / "sel.jsonl")
+    assert [(r["article_id"], r["relevant"]) for r in sel] == [("a1", True), ("a2", False)]
+    assert sel[0]["evidence"] and read_jsonl(tmp_path / "sel.jsonl.rejects.jsonl")[0]["line"] == 3
+    res = runner.invoke(app, ["data", "segment", "--corpus", str(corpus), "--output", str(tmp_path / "seg.jsonl")])
+    assert res.exit_code == 0, res.output
+    segs = [r for r in read_jsonl(tmp_path / "seg.jsonl") if r["article_id"] == "a1"]
+    assert [s["text"] for s in segs] == [AR_FACTUAL, "وأضاف المصدر أن البحث جار."]
+    assert len(read_jsonl(tmp_path / "seg.jsonl.rejects.jsonl")) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 
@@ -26,7 +26,7 @@ app.add_typer(eval_app, name="eval")
 USER_ERRORS = (InputFileError, ConfigError, ModelLoadError, SharedDataMissing, LexiconError, FileNotFoundError)
 
 
-def _fail(exc: BaseException) -> None:
+def _fail(exc: BaseException) -> NoReturn:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     typer.echo(f"secframing: error: {msg}", err=True)
     raise typer.Exit(2)
@@ -59,7 +59,6 @@ def study(
         result = run_study(cfg, progress=not quiet and sys.stderr.isatty())
     except USER_ERRORS as exc:
         _fail(exc)
-        return
     acc = result.accounting
     typer.echo(f"read {acc['input_rows']} rows: {acc['articles']} articles, {acc['rejected_rows']} rejected; "
                f"{acc['relevant_articles']} security-coverage articles, {acc['sentences']} sentences "
@@ -84,7 +83,6 @@ def predict(
         s = predict_file(model, input, output, id_field, text_field, fmt, encoding)
     except USER_ERRORS as exc:
         _fail(exc)
-        return
     typer.echo(f"{s.predicted} of {s.rows} rows predicted -> {s.output}; {s.rejected} rejected -> {s.rejects}")
 
 
@@ -101,7 +99,6 @@ def train(
         metrics = run_train(config, output, tuple(set_))
     except USER_ERRORS as exc:
         _fail(exc)
-        return
     for name, m in metrics.items():
         typer.echo(f"{name}: macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}, n={m['n']})")
     typer.echo(f"model: {output}")
@@ -118,23 +115,33 @@ def data_inventory() -> None:
         _fail(exc)
 
 
+def _read_corpus(corpus: Path, output: Path):
+    """Read a corpus for a data command; its rejects go to ``<output>.rejects.jsonl``."""
+    from secframing.io.readers import read_articles
+    from secframing.predict import rejects_path
+
+    try:
+        read = read_articles(corpus)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    with open(rejects_path(output), "w", encoding="utf-8") as fh:
+        for rej in read.rejects:
+            fh.write(json.dumps(rej.to_dict(), ensure_ascii=False) + "\n")
+    return read
+
+
 @data_app.command("select")
 def data_select(
     corpus: Path = typer.Option(..., help="Corpus file."),
     output: Path = typer.Option(..., help="JSONL of relevance decisions with evidence, one per article."),
     only_relevant: bool = typer.Option(False, help="Write only the selected articles."),
 ) -> None:
-    """Decide which articles are security coverage, keeping the matched evidence."""
+    """Decide which articles are security coverage, keeping the matched evidence (rejects: OUTPUT.rejects.jsonl)."""
     from collections import Counter
 
-    from secframing.io.readers import read_articles
     from secframing.select.relevance import RelevanceScorer
 
-    try:
-        read = read_articles(corpus)
-    except USER_ERRORS as exc:
-        _fail(exc)
-        return
+    read = _read_corpus(corpus, output)
     scorer = RelevanceScorer()
     per_cat: Counter[str] = Counter()
     with open(output, "w", encoding="utf-8") as fh:
@@ -154,15 +161,10 @@ def data_segment(
     corpus: Path = typer.Option(..., help="Corpus file."),
     output: Path = typer.Option(..., help="JSONL: article_id, field, start, end, text per sentence."),
 ) -> None:
-    """Split every article into sentences with character offsets."""
-    from secframing.io.readers import read_articles
+    """Split every article into sentences with character offsets (rejects: OUTPUT.rejects.jsonl)."""
     from secframing.text.segment import segment
 
-    try:
-        read = read_articles(corpus)
-    except USER_ERRORS as exc:
-        _fail(exc)
-        return
+    read = _read_corpus(corpus, output)
     n = 0
     with open(output, "w", encoding="utf-8") as fh:
         for art in read.articles:
@@ -191,7 +193,6 @@ def eval_segmentation(
             out[f.name] = {**s.summary(), **({"errors": s.errors} if errors else {})}
     except USER_ERRORS as exc:
         _fail(exc)
-        return
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
 
@@ -204,7 +205,6 @@ def eval_relevance(errors: bool = typer.Option(False, help="Also list each disag
         res = evaluate_relevance()
     except USER_ERRORS as exc:
         _fail(exc)
-        return
     if not errors:
         for v in res.values():
             if isinstance(v, dict):
@@ -226,7 +226,6 @@ def eval_framing(
         res = evaluate_framing(load_model(model), gold)
     except USER_ERRORS + (AnnotationError,) as exc:
         _fail(exc)
-        return
     typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
 
 

@@ -37,6 +37,13 @@ def _style() -> None:
                          "axes.spines.right": False})
 
 
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def share_by_group(agg: pd.DataFrame, by: str, title_ar: str, path: Path) -> Path:
     """Horizontal bars of the pooled promotional share per group with 95% CI whiskers."""
     _style()
@@ -52,10 +59,7 @@ def share_by_group(agg: pd.DataFrame, by: str, title_ar: str, path: Path) -> Pat
     ax.set_xlabel("promotional share of content sentences, %  —  " + ar("نسبة الجمل الترويجية"))
     ax.set_title(ar(title_ar))
     ax.set_xlim(0, max(10, float(np.nanmax(share + hi)) * 1.15 if len(df) else 10))
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def monthly_series(agg: pd.DataFrame, path: Path) -> Path:
@@ -73,10 +77,7 @@ def monthly_series(agg: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("%")
     ax.set_title(ar("تطور الحصة الترويجية شهريا") + "  —  monthly promotional share (95% CI)")
     fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def device_counts(sentences: pd.DataFrame, path: Path) -> Path:
@@ -89,7 +90,4 @@ def device_counts(sentences: pd.DataFrame, path: Path) -> Path:
     ax.set_yticks(range(len(order)), [f"{ar(DEVICE_AR[d])}  {d}" for d in order])
     ax.set_xlabel("sentences")
     ax.set_title(ar("أدوات التأطير في الجمل الترويجية") + "  —  framing devices")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
