@@ -133,4 +133,24 @@ def test_hf_datasets_round_trip(tmp_path):
     arts = read_articles(write_jsonl(tmp_path / "c.jsonl", [article(1, title="عنوان", topic="x"), article(2, text=AR_PROMO)])).articles
     ds = articles_to_dataset(arts)
     assert ds.num_rows == 2 and "text" in ds.column_names
-    assert dataset_to_articles(ds) == arts
+    assert dataset_to_articles(ds) == (arts, [])
+
+
+def test_any_hf_dataset_goes_through_the_row_checks():
+    import datasets
+
+    from secframing.io.hf import dataset_to_articles
+
+    ds = datasets.Dataset.from_list([{"story": AR_FACTUAL, "source": "Hespress"}, {"story": "", "source": "X"}])
+    arts, rejects = dataset_to_articles(ds)
+    assert arts[0].text == AR_FACTUAL and arts[0].outlet == "Hespress" and "text_from:story" in arts[0].warnings
+    assert rejects[0].line == 2 and rejects[0].reason == "empty field 'text'"
+
+
+def test_json_array_files_and_column_aliases(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps([{"article_id": "x", "body": AR_FACTUAL, "headline": "عنوان"}, 5], ensure_ascii=False, indent=2),
+                    encoding="utf-8")
+    res = read_articles(path)
+    assert [(a.id, a.title) for a in res.articles] == [("x", "عنوان")]
+    assert res.rejects[0].line == 2 and "not an object" in res.rejects[0].reason

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from secframing.io.schema import Article
+from secframing.io.readers import echo_input
+from secframing.io.schema import Article, ArticleRules, Reject, RowError, make_article
 
 _COLUMNS = ("id", "outlet", "date", "title", "text", "url", "author", "category")
 
@@ -24,13 +25,21 @@ def articles_to_dataset(articles: Iterable[Article]) -> Any:
     return datasets.Dataset.from_list(rows, features=features)
 
 
-def dataset_to_articles(ds: Any) -> list[Article]:
-    """Articles back from a dataset built by :func:`articles_to_dataset` (or any dataset with the
-    schema columns; unknown columns go to ``extra``)."""
-    out = []
-    for row in ds:
-        extra = json.loads(row["extra"]) if isinstance(row.get("extra"), str) else {}
-        extra.update({k: v for k, v in row.items() if k not in _COLUMNS + ("warnings", "extra")})
-        out.append(Article(**{c: row.get(c) for c in _COLUMNS}, extra=extra,
-                           warnings=tuple(row.get("warnings") or ())))
-    return out
+def dataset_to_articles(ds: Any, rules: ArticleRules | None = None) -> tuple[list[Article], list[Reject]]:
+    """Articles from a dataset built by :func:`articles_to_dataset`, or from any dataset with a text
+    column: rows go through the same checks as file rows, and rows that fail come back as rejects
+    (``line`` is the row index + 1)."""
+    rules = rules or ArticleRules()
+    out, rejects = [], []
+    for i, row in enumerate(ds, 1):
+        if "extra" in row and isinstance(row.get("extra"), str):  # our own round trip: trust it
+            extra = json.loads(row["extra"])
+            out.append(Article(**{c: row.get(c) for c in _COLUMNS}, extra=extra,
+                               warnings=tuple(row.get("warnings") or ())))
+            continue
+        try:
+            out.append(make_article(dict(row), fallback_id=f"row:{i}", rules=rules))
+        except RowError as err:
+            rejects.append(Reject("<datasets.Dataset>", i, err.reason, None if row.get("id") is None else str(row.get("id")),
+                                  err.field, echo_input(dict(row))))
+    return out, rejects

@@ -114,8 +114,26 @@ def echo_input(raw: Any) -> str:
 Row = tuple[int, str, "dict[str, Any] | RowError"]
 
 
+def _iter_json_array(path: Path, lines: list[tuple[int, str | None, bytes]]) -> Iterator[Row]:
+    text = "\n".join(line or "" for _, line, _ in lines)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path}: malformed JSON array at line {exc.lineno}: {exc.msg}") from None
+    for i, record in enumerate(data, 1):
+        if isinstance(record, dict):
+            yield i, echo_input(record), record
+        else:
+            yield i, echo_input(record), RowError(f"item {i} is a JSON {type(record).__name__}, not an object")
+
+
 def _iter_jsonl(path: Path, encoding: str | None) -> Iterator[Row]:
     lines, _ = decode_lines(path, encoding)
+    first = next((line for _, line, _ in lines if line and line.strip()), "")
+    if first.lstrip().startswith("["):
+        # a JSON array of objects (line = item number) rather than JSON Lines
+        yield from _iter_json_array(path, lines)
+        return
     for no, line, raw in lines:
         if line is None:
             yield no, echo_input(raw), RowError("line is not valid UTF-8")

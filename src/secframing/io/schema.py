@@ -11,6 +11,14 @@ from html.parser import HTMLParser
 from typing import Any
 
 CORE_FIELDS = ("id", "outlet", "date", "title", "text")
+ALIASES: dict[str, tuple[str, ...]] = {
+    "text": ("body", "content", "story", "article", "article_text", "texte", "نص"),
+    "title": ("headline", "titre", "عنوان"),
+    "outlet": ("source", "site", "newspaper", "publisher", "media"),
+    "date": ("published", "published_at", "pub_date", "publication_date", "datetime", "timestamp"),
+    "id": ("article_id", "doc_id", "uid", "guid"),
+}
+"""Common column names of other corpora, used when a schema field is absent (recorded in ``warnings``)."""
 OPTIONAL_FIELDS = ("url", "author", "category")
 
 ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u0671-\u06D3\u06FA-\u06FF]")
@@ -186,11 +194,29 @@ def _opt_str(record: dict[str, Any], name: str) -> str | None:
     return text or None
 
 
+def apply_aliases(record: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """Fill absent schema fields from their common aliases (``story`` -> ``text``), noting each use.
+
+    >>> w = []; apply_aliases({"story": "نص", "headline": "عنوان"}, w)["text"], w
+    ('نص', ['text_from:story', 'title_from:headline'])
+    """
+    out = dict(record)
+    for name, alts in ALIASES.items():
+        if out.get(name) is None:
+            for alt in alts:
+                if out.get(alt) is not None:
+                    out[name] = out.pop(alt)
+                    warnings.append(f"{name}_from:{alt}")
+                    break
+    return out
+
+
 def make_article(record: dict[str, Any], fallback_id: str, rules: ArticleRules) -> Article:
     """Check one raw record and build an :class:`Article`, or raise :class:`RowError`."""
     if not isinstance(record, dict):
         raise RowError(f"row is a JSON {type(record).__name__}, not an object")
     warnings: list[str] = []
+    record = apply_aliases(record, warnings)
     raw_text = record.get("text")
     if raw_text is None or (isinstance(raw_text, float) and raw_text != raw_text):
         raise RowError("missing field 'text'", "text")
