@@ -22,6 +22,9 @@ data_app = typer.Typer(help="Corpus utilities: inventory of ../shared, relevance
 eval_app = typer.Typer(help="Measure the text stages against the hand-made gold in data/eval.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
+annotate_app = typer.Typer(help="Annotation work: sampling design, active learning, Label Studio, statistics.",
+                           no_args_is_help=True)
+app.add_typer(annotate_app, name="annotate")
 
 USER_ERRORS = (InputFileError, ConfigError, ModelLoadError, SharedDataMissing, LexiconError, FileNotFoundError)
 
@@ -226,6 +229,195 @@ def eval_framing(
         res = evaluate_framing(load_model(model), gold)
     except USER_ERRORS + (AnnotationError,) as exc:
         _fail(exc)
+    typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
+
+
+def _annotation_errors():
+    from secframing.annotate.standoff import AnnotationError
+
+    return USER_ERRORS + (AnnotationError,)
+
+
+@annotate_app.command("sample")
+def annotate_sample(
+    out: Path = typer.Option(Path("data/annotations"), help="Folder for design.json and units.jsonl (ids and offsets only)."),
+    tasks: Optional[Path] = typer.Option(None, help="Also write the units with their text here (outside the repository)."),
+) -> None:
+    """Redraw the recorded sampling design of the gold set (seeded; needs ../shared)."""
+    from secframing.annotate.sampling import build_design
+    from secframing.annotate.standoff import sha1_text
+    from secframing.io.adapters import read_seed_articles, read_shared_corpus
+
+    try:
+        res = build_design(read_shared_corpus().articles, read_seed_articles())
+    except USER_ERRORS as exc:
+        _fail(exc)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "design.json").write_text(json.dumps(res["design"], ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    with open(out / "units.jsonl", "w", encoding="utf-8") as fh:
+        for i, u in enumerate(res["units"]):
+            fh.write(json.dumps({"unit": f"u{i:05d}", **{k: u[k] for k in ("article_id", "field", "start", "end")},
+                                 "sha1": sha1_text(u["text"]), "stratum": u["stratum"]}) + "\n")
+    if tasks:
+        tasks.parent.mkdir(parents=True, exist_ok=True)
+        with open(tasks, "w", encoding="utf-8") as fh:
+            for i, u in enumerate(res["units"]):
+                fh.write(json.dumps({"unit": f"u{i:05d}", **u}, ensure_ascii=False) + "\n")
+    for name, st in res["design"]["strata"].items():
+        typer.echo(f"{name}: {st['n']} of {st['pool']} {st['unit']}s (weight {st['weight']:.2f})")
+
+
+@annotate_app.command("next")
+def annotate_next(
+    n: int = typer.Option(200, help="How many sentences to propose."),
+    output: Path = typer.Option(Path("reports/annotate/next.jsonl"), help="JSONL of proposed sentences (holds text: keep it out of git)."),
+    model: Path = typer.Option(DEFAULT_MODEL_DIR, help="Model whose uncertainty ranks the sentences."),
+    corpus: Optional[Path] = typer.Option(None, help="Corpus to draw from (default: the shared corpus)."),
+    relevant_only: bool = typer.Option(True, help="Only sentences of articles the relevance rule selects."),
+    labelstudio: Optional[Path] = typer.Option(None, help="Also write a Label Studio project folder, pre-annotated."),
+    seed: int = typer.Option(0, help="Seed (ties only; the ranking is deterministic)."),
+) -> None:
+    """Rank unlabelled sentences by model uncertainty and diversity for the next annotation batch."""
+    from secframing.annotate.active import rank_next
+    from secframing.annotate.gold import ANNOTATIONS, load_pass
+    from secframing.annotate.labelstudio import to_tasks, write_project
+    from secframing.annotate.standoff import sha1_text
+    from secframing.io.adapters import shared_corpus_path
+    from secframing.io.readers import read_articles
+    from secframing.models import load_model
+    from secframing.select.relevance import RelevanceScorer
+    from secframing.text.segment import segment
+
+    try:
+        m = load_model(model)
+        read = read_articles(corpus or shared_corpus_path())
+        done = {(a.article_id, a.field, a.start, a.end) for folder in ("primary", "second")
+                for a in (load_pass(ANNOTATIONS / folder) if (ANNOTATIONS / folder).exists() else [])}
+    except _annotation_errors() as exc:
+        _fail(exc)
+    scorer = RelevanceScorer()
+    cands = []
+    for art in read.articles:
+        if relevant_only and not scorer.score(art).relevant:
+            continue
+        for fld, text in (("title", art.title), ("text", art.text)):
+            for s in segment(text or ""):
+                if (art.id, fld, s.start, s.end) not in done:
+                    cands.append({"article_id": art.id, "field": fld, "start": s.start, "end": s.end,
+                                  "sha1": sha1_text(s.text), "text": s.text})
+    picked = rank_next(cands, m, n, seed=seed)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w", encoding="utf-8") as fh:
+        for row in picked:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if labelstudio:
+        preds = m.predict_many([r["text"] for r in picked])
+        write_project(labelstudio, to_tasks(picked, preds, model_version=str(model)))
+    typer.echo(f"{len(picked)} of {len(cands)} unlabelled sentences proposed -> {output}")
+
+
+@annotate_app.command("stats")
+def annotate_stats(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    agreement_only: bool = typer.Option(False, "--agreement", help="Only the agreement figures."),
+) -> None:
+    """Counts per layer, label, outlet, category, stratum and split, and inter-annotator agreement."""
+    from secframing.annotate.stats import dataset_stats
+
+    try:
+        st = dataset_stats()
+    except _annotation_errors() as exc:
+        _fail(exc)
+    if agreement_only:
+        st = st.get("agreement") or {}
+    if as_json:
+        typer.echo(json.dumps(st, ensure_ascii=False, indent=2, default=str))
+        return
+    typer.echo(f"{st.get('sentences')} sentences ({st.get('content_sentences')} content) from {st.get('articles')} articles")
+    for layer in ("framing", "sentiment", "devices"):
+        if layer in st:
+            typer.echo(f"{layer}: " + ", ".join(f"{k} {v}" for k, v in st[layer].items()))
+    if st.get("agreement"):
+        ag = st["agreement"]
+        for layer in ("framing", "sentiment"):
+            a = ag[layer]
+            typer.echo(f"agreement {layer}: alpha {a['krippendorff_alpha']} {a['alpha_ci95']}, kappa {a['cohen_kappa']} {a['kappa_ci95']} (n={a['n']})")
+
+
+@annotate_app.command("export-labelstudio")
+def annotate_export_ls(
+    units: Path = typer.Option(..., help="JSONL of units with text (e.g. from `annotate next` or `annotate sample --tasks`)."),
+    output: Path = typer.Option(..., help="Folder for tasks.json and label_config.xml (keep it out of git)."),
+    model: Optional[Path] = typer.Option(DEFAULT_MODEL_DIR, help="Pre-annotate with this model's predictions."),
+) -> None:
+    """Export sentences as Label Studio tasks, pre-annotated with a model's label, devices and score."""
+    from secframing.annotate.labelstudio import to_tasks, write_project
+    from secframing.models import load_model
+
+    try:
+        rows = [json.loads(line) for line in open(units, encoding="utf-8") if line.strip()]
+        preds = load_model(model).predict_many([r["text"] for r in rows]) if model else None
+        write_project(output, to_tasks(rows, preds, model_version=str(model) if model else ""))
+    except _annotation_errors() as exc:
+        _fail(exc)
+    typer.echo(f"{len(rows)} tasks -> {output / 'tasks.json'} (config: {output / 'label_config.xml'})")
+
+
+@annotate_app.command("import-labelstudio")
+def annotate_import_ls(
+    export: Path = typer.Option(..., help="Label Studio JSON export."),
+    output: Path = typer.Option(..., help="Stand-off annotation JSONL to write (no text)."),
+) -> None:
+    """Turn a Label Studio export into stand-off annotation records, checking each text's sha1."""
+    from secframing.annotate.labelstudio import read_export
+
+    try:
+        records = read_export(export)
+    except _annotation_errors() as exc:
+        _fail(exc)
+    with open(output, "w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    typer.echo(f"{len(records)} annotations -> {output}")
+
+
+@annotate_app.command("splits")
+def annotate_splits() -> None:
+    """Fix the train/dev/test split of the gold articles (data/splits/gold_v1.json; needs ../shared)."""
+    from secframing.annotate.gold import build_splits
+
+    try:
+        rec = build_splits()
+    except _annotation_errors() as exc:
+        _fail(exc)
+    typer.echo(json.dumps(rec["counts"], indent=2))
+
+
+@annotate_app.command("datasheet")
+def annotate_datasheet() -> None:
+    """Regenerate docs/datasheet.md from the annotation files (needs ../shared)."""
+    from secframing.annotate.datasheet import write_datasheet
+
+    try:
+        path = write_datasheet()
+    except _annotation_errors() as exc:
+        _fail(exc)
+    typer.echo(f"wrote {path}")
+
+
+@annotate_app.command("synthetic-check")
+def annotate_synthetic_check(as_json: bool = typer.Option(True, "--json/--text", help="Print JSON.")) -> None:
+    """How well a classifier tells team-written synthetic sentences from real ones of the same label
+    (near 0.5 is the goal; needs ../shared)."""
+    from secframing.annotate.gold import gold_frame
+    from secframing.annotate.synthetic import detectability, load_synthetic
+
+    try:
+        real = gold_frame()
+        synth = load_synthetic()
+    except _annotation_errors() as exc:
+        _fail(exc)
+    res = {"synthetic_sentences": len(synth), "by_label": [detectability(real, synth, lab) for lab in ("promotional", "factual", "other")]}
     typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-GUIDELINE_VERSION = "v1"
+GUIDELINE_VERSION = "v1.1"
+"""The project codebook version (docs/codebook.md): v1 of ../shared/codebook.md plus clarifications."""
 
 FRAMING_LABELS: tuple[str, ...] = ("promotional", "factual", "other")
 """Layer 1: every content sentence gets exactly one."""
@@ -54,7 +55,7 @@ def check_labels(saved: Mapping[str, object], tasks: Sequence[str], source: str)
     >>> check_labels({"framing": ["pro", "fact"]}, ["framing"], "m.json")
     Traceback (most recent call last):
     ...
-    secframing.labels.LabelSetError: m.json: framing labels ['pro', 'fact'] differ from guideline v1 labels ['promotional', 'factual', 'other']
+    secframing.labels.LabelSetError: m.json: framing labels ['pro', 'fact'] differ from guideline v1.1 labels ['promotional', 'factual', 'other']
     """
     for task in tasks:
         want = list(TASK_LABELS[task])

@@ -113,4 +113,8 @@ def load_model(directory: str | Path) -> SentenceModel:
         from secframing.models.lexicon import LexiconModel
 
         return LexiconModel.load(directory, meta)
+    if backend == "tfidf":
+        from secframing.models.tfidf import TfidfModel
+
+        return TfidfModel.load(directory, meta)
     raise ModelLoadError(f"{directory}: unknown backend {backend!r}")

@@ -1,0 +1,119 @@
+"""Round 2 of the gold sampling: more random coverage, and the search for rare promotional sentences.
+
+Round 1 (``sampling.py``) showed promotional sentences are rare (about 1% of sentences in random
+security coverage), and that annotators found them in wording the lexicon did not list (speed and
+quality claims in communiqués, thanks to "the security services" in statements). Round 2 adds:
+
+- ``random``: more articles from the same random stratum (its weight is recomputed over all drawn);
+- ``search_model``: active learning for the rare class — a TF-IDF model trained on the round-1 gold
+  scores every unannotated sentence of articles that name the target; the highest promotional
+  probabilities are taken, made diverse by a k-centre pass (certainty sampling);
+- ``search_phrase``: a random sample of unannotated sentences matching the praise phrases annotators
+  reported in round 1.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from secframing.annotate.active import rank_next
+from secframing.io.schema import Article
+from secframing.models.base import Prediction, SentenceModel
+from secframing.select.relevance import RelevanceScorer
+from secframing.text.match import match_view
+from secframing.text.segment import segment
+
+ROUND1_PHRASES = (
+    r"في (?:وقت|ظرف|زمن) (?:قياسي|وجيز)", r"بسرعة وجدية", r"بجدية (?:كبيرة|تامة)", r"كمين محكم", r"خط[ةه] محكم",
+    r"عملي[ةه] نوعي", r"نجاع[ةه]", r"احترافي[ةه]", r"مهني[ةه] عالي", r"يقظ[ةه]", r"المجهودات (?:الجبارة|الكبيرة|المبذولة)",
+    r"(?:شكر|يشكر|تشكر|نشكر|تقدم بالشكر)", r"(?:أشاد|نوه|ثمن|حيا|يحيي|تحية)", r"تضحيات", r"السهر على", r"الساهرين",
+    r"صيد ثمين", r"ضربة (?:موجعة|قوية)", r"بتفان", r"نكران الذات", r"الدور (?:الحاسم|المحوري|الكبير|الريادي)",
+)
+
+
+@dataclass(frozen=True)
+class Round2Config:
+    seed: int = 20261123
+    n_extra_random: int = 150
+    n_model: int = 320
+    model_pool_factor: int = 3
+    n_phrase: int = 200
+
+
+def _sentences(article: Article) -> list[dict[str, Any]]:
+    return [{"article_id": article.id, "field": fld, "start": s.start, "end": s.end, "text": s.text}
+            for fld, text in (("title", article.title), ("text", article.text)) for s in segment(text or "")]
+
+
+class _PromoFirst(SentenceModel):
+    """Wraps a model so that ``rank_next`` ranks by promotional probability rather than entropy."""
+
+    backend = "promo-first"
+
+    def __init__(self, inner: SentenceModel):
+        self.inner = inner
+
+    def predict_many(self, texts):  # type: ignore[override]
+        out = []
+        for p in self.inner.predict_many(texts):
+            q = p.probs.get("promotional", 0.0)
+            out.append(Prediction(p.label, {"promotional": q, "rest": 1 - q} if q < 0.5 else {"promotional": 1 - q, "rest": q}))
+        return out
+
+    def save(self, directory):  # pragma: no cover
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory, meta):  # pragma: no cover
+        raise NotImplementedError
+
+
+def build_round2(corpus: list[Article], design: dict[str, Any], annotated: set[tuple[str, str, int, int]],
+                 model: SentenceModel, config: Round2Config | None = None,
+                 scorer: RelevanceScorer | None = None) -> dict[str, Any]:
+    """Draw round 2; returns the record to add to ``design.json`` and the new units (with text)."""
+    cfg = config or Round2Config()
+    rng = random.Random(cfg.seed)
+    scorer = scorer or RelevanceScorer()
+    rel = {a.id: scorer.score(a) for a in corpus}
+    by_id = {a.id: a for a in corpus}
+    st = design["strata"]
+    taken_articles = set(st["random"]["articles"]) | set(st["likely_promotional"]["articles"])
+    long_ = set(design.get("excluded_long_articles", []))
+    eligible = sorted(i for i, r in rel.items() if r.relevant and i not in long_ and i not in taken_articles)
+    extra = sorted(rng.sample(eligible, min(cfg.n_extra_random, len(eligible))))
+    units = [{**u, "stratum": "random"} for i in extra for u in _sentences(by_id[i])]
+    used = annotated | {(u["article_id"], u["field"], u["start"], u["end"]) for u in units}
+
+    pool = [u for a in corpus if rel[a.id].institution_score >= 1 and a.id not in extra
+            for u in _sentences(a) if (u["article_id"], u["field"], u["start"], u["end"]) not in used]
+    # score by promotional probability, then keep a diverse subset of the top of the ranking
+    probs = model.predict_many([u["text"] for u in pool])
+    order = sorted(range(len(pool)), key=lambda i: -probs[i].probs.get("promotional", 0.0))
+    top = [pool[i] for i in order[: cfg.n_model * cfg.model_pool_factor]]
+    picked = rank_next(top, _PromoFirst(model), cfg.n_model, pool_factor=1)
+    for p in picked:
+        units.append({k: p[k] for k in ("article_id", "field", "start", "end", "text")} | {"stratum": "search_model"})
+        used.add((p["article_id"], p["field"], p["start"], p["end"]))
+
+    phrase_re = [re.compile(match_view(p)[0]) for p in ROUND1_PHRASES]
+    phrase_pool = [u for u in pool if (u["article_id"], u["field"], u["start"], u["end"]) not in used
+                   and any(r.search(match_view(u["text"])[0]) for r in phrase_re)]
+    phrase_pick = rng.sample(phrase_pool, min(cfg.n_phrase, len(phrase_pool)))
+    units.extend({**u, "stratum": "search_phrase"} for u in phrase_pick)
+
+    n_random_total = len(st["random"]["articles"]) + len(extra)
+    record = {
+        "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
+        "extra_random_articles": extra,
+        "random_weight_after_round2": st["random"]["pool"] / n_random_total,
+        "search_model": {"pool_sentences": len(pool), "ranked_top": len(top), "n": len(picked),
+                         "weight": 1.0, "definition": "highest promotional probability of a TF-IDF model trained on round-1 gold, k-centre diversified"},
+        "search_phrase": {"pool_sentences": len(phrase_pool), "n": len(phrase_pick),
+                          "weight": len(phrase_pool) / max(1, len(phrase_pick)), "phrases": list(ROUND1_PHRASES)},
+        "sentences_read": len(units),
+    }
+    return {"record": record, "units": units}

@@ -1,0 +1,96 @@
+"""The gold annotation set: hydration from ../shared, sampling design, splits, statistics, synthetic data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from secframing.annotate.gold import ANNOTATIONS, SPLITS, gold_annotations, load_pass, load_splits
+from secframing.annotate.sampling import SamplingConfig, build_design
+from secframing.annotate.standoff import hydrate, load_annotations, shared_articles
+from secframing.cli import app
+from secframing.io import read_articles
+from secframing.paths import DATA_DIR, DEMO_CORPUS
+
+
+def test_sampling_design_is_seeded_and_weighted():
+    arts = read_articles(DEMO_CORPUS).articles
+    cfg = SamplingConfig(n_random=10, n_promotional_articles=5, n_candidates=5)
+    a, b = build_design(arts, [], cfg), build_design(arts, [], cfg)
+    assert a["design"] == b["design"]
+    st = a["design"]["strata"]
+    assert st["random"]["n"] == 10 and st["random"]["weight"] == pytest.approx(st["random"]["pool"] / 10)
+    assert not set(st["random"]["articles"]) & set(st["likely_promotional"]["articles"])
+    assert {u["stratum"] for u in a["units"]} <= {"random", "likely_promotional", "candidates"}
+
+
+@pytest.fixture(scope="module")
+def articles(shared):
+    return shared_articles()
+
+
+def test_every_annotation_hydrates_with_zero_hash_mismatches(articles):
+    files = sorted(ANNOTATIONS.glob("**/*.jsonl"))
+    files = [f for f in files if f.name != "units.jsonl"]
+    total = 0
+    for f in files:
+        total += len(hydrate(load_annotations(f), articles))
+    assert total >= 3000
+
+
+def test_gold_volume_and_sampling_design(articles):
+    gold = gold_annotations()
+    content = [a for a in gold if a.framing in ("promotional", "factual")]
+    assert len(content) >= 3000
+    assert len({a.article_id for a in gold if not a.article_id.startswith("seed_")}) >= 400
+    promo_real = [a for a in gold if a.framing == "promotional" and not a.article_id.startswith("seed_")]
+    assert len(promo_real) >= 150
+    assert all(a.guideline for a in gold)
+    design = json.loads((ANNOTATIONS / "design.json").read_text())
+    assert design["strata"]["random"]["weight"] > 1
+    drawn = sum(1 for _ in open(ANNOTATIONS / "units.jsonl"))
+    assert drawn == len(gold)  # every drawn unit is annotated exactly once in the primary pass
+
+
+def test_splits_are_by_article_and_cover_the_gold(articles):
+    splits = load_splits()
+    gold_articles = {a.article_id for a in gold_annotations()}
+    assert gold_articles == set(splits)
+    assert set(splits.values()) == {"train", "dev", "test"}
+    counts = json.loads(SPLITS.read_text())["counts"]
+    assert counts["test"].get("promotional", 0) >= 15 and counts["dev"].get("promotional", 0) >= 10
+
+
+def test_second_pass_is_independent_and_large_enough():
+    second = load_pass(ANNOTATIONS / "second")
+    primary = {(a.article_id, a.field, a.start, a.end): a for a in load_pass(ANNOTATIONS / "primary")}
+    assert len(second) >= 400
+    assert all((a.article_id, a.field, a.start, a.end) in primary for a in second)
+    assert not {a.annotator for a in second} & {a.annotator for a in primary.values()}
+
+
+def test_stats_command_reports_counts_and_agreement(articles):
+    res = CliRunner().invoke(app, ["annotate", "stats", "--json"])
+    assert res.exit_code == 0, res.output
+    st = json.loads(res.output)
+    assert st["sentences"] >= 3000 and set(st["framing"]) == {"promotional", "factual", "other"}
+    assert {"Hespress", "Febrayer"} <= set(st["by_outlet"]) and {"train", "dev", "test"} <= set(st["by_split"])
+    ag = st["agreement"]
+    assert ag["units"] >= 400 and ag["framing"]["krippendorff_alpha"] >= 0.7
+    assert len(ag["framing"]["alpha_ci95"]) == 2 and "cohen_kappa" in ag["sentiment"]
+
+
+def test_synthetic_sentences_are_flagged_and_never_in_evaluation():
+    from secframing.annotate.synthetic import load_synthetic
+
+    synth = load_synthetic()
+    assert len(synth) >= 1000 and (synth["framing"] == "promotional").sum() >= 600
+    assert synth["synthetic"].all()
+    devices = {d for ds in synth["devices"] for d in ds}
+    from secframing.labels import DEVICES
+
+    assert devices == set(DEVICES)
+    # synthetic text is never a gold unit (gold units are offsets into ../shared articles)
+    assert not (DATA_DIR / "splits" / "gold_v1.json").read_text().count("syn")
