@@ -77,10 +77,12 @@ def render(st: dict[str, Any], design: dict[str, Any], synthetic: dict[str, Any]
         lines.append(f"| {name} | {s['unit']} | {s['pool']} | {s['n']} | {s['weight']:.3f} | {s['definition']} |")
     lines += [
         "",
-        "Weights are inverse inclusion probabilities within a stratum. Only the `random` stratum is a probability",
-        "sample of the security coverage (the articles the relevance rule selects): use it, with its weight, for",
-        "prevalence; the other strata were drawn to find rare promotional sentences and carry weight 0 for",
-        "prevalence (`likely_promotional` and `candidates` took their whole pools, weight 1 within those pools).",
+        "Weights are inverse inclusion probabilities within a stratum. The `random` stratum is a probability sample",
+        "of the security coverage (the articles the relevance rule selects; use its weight for prevalence from the",
+        "sample alone); with the `census` stratum (round 4) every selected article has been read, so prevalence",
+        "over the selected coverage can also be computed exactly from `random` + `census` (+ the selected articles",
+        "of `likely_promotional`) with weight 1. The search strata were drawn to find rare promotional sentences",
+        "and carry weight 0 for prevalence.",
         "",
         "### How promotional sentences were searched for",
         "",
@@ -103,6 +105,12 @@ def render(st: dict[str, Any], design: dict[str, Any], synthetic: dict[str, Any]
             f"Round 3 (guideline v1.2) ranked all {r3['pool_sentences']} corpus sentences not yet drawn with a TF-IDF model",
             f"trained on rounds 1–2 plus the synthetic sentences and read the top {r3['n']} (promotional probability ≥",
             f"{r3['min_probability']:.2f}).",
+        ]
+    r4 = design.get("round4")
+    if r4:
+        lines += [
+            f"Round 4 (guideline v1.2) read the remaining {r4['articles']} articles the relevance rule selects "
+            f"({r4['sentences']} sentences not drawn before), so the selected security coverage is now read in full.",
         ]
     lines += [f"In all, {st['sentences']} sentences were read and labelled."]
     lines += [
