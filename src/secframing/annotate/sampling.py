@@ -50,7 +50,8 @@ class SamplingConfig:
     """Longer articles are left out of the article strata (recorded) to keep the annotation load even."""
 
 
-def _units(article: Article) -> list[dict[str, Any]]:
+def article_units(article: Article) -> list[dict[str, Any]]:
+    """Every sentence of an article's title and text as a unit (coordinates + text)."""
     out = []
     for fld, text in (("title", article.title), ("text", article.text)):
         for s in segment(text or ""):
@@ -73,7 +74,7 @@ def build_design(corpus: list[Article], seeds: list[Article], config: SamplingCo
     rng = random.Random(cfg.seed)
     topic_re = [re.compile(match_view(p)[0]) for p in TOPIC_PATTERNS]
     rel = {a.id: scorer.score(a) for a in corpus}
-    units_by_article = {a.id: _units(a) for a in corpus}
+    units_by_article = {a.id: article_units(a) for a in corpus}
     too_long = sorted(i for i, u in units_by_article.items() if len(u) > cfg.max_article_sentences)
 
     selected = sorted(a.id for a in corpus if rel[a.id].relevant and a.id not in too_long)
@@ -131,7 +132,7 @@ def build_design(corpus: list[Article], seeds: list[Article], config: SamplingCo
             units.extend({**u, "stratum": name} for u in units_by_article[aid])
     units.extend({**u, "stratum": "candidates"} for u in cand)
     for s in seeds:
-        units.extend({**u, "stratum": "seed"} for u in _units(s))
+        units.extend({**u, "stratum": "seed"} for u in article_units(s))
     design = {"lexicons": {"framing_cues": model.cues.sha256, "institutions": scorer.lexicon.sha256},
               "config": vars(cfg) if not hasattr(cfg, "__dataclass_fields__") else {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
               "strata": strata, "excluded_long_articles": too_long, "n_units": len(units)}

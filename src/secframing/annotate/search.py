@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from secframing.annotate.active import rank_next
+from secframing.annotate.sampling import article_units
 from secframing.io.schema import Article
 from secframing.models.base import Prediction, SentenceModel
 from secframing.select.relevance import RelevanceScorer
 from secframing.text.match import match_view
-from secframing.text.segment import segment
 
 ROUND1_PHRASES = (
     r"في (?:وقت|ظرف|زمن) (?:قياسي|وجيز)", r"بسرعة وجدية", r"بجدية (?:كبيرة|تامة)", r"كمين محكم", r"خط[ةه] محكم",
@@ -41,11 +41,6 @@ class Round2Config:
     n_model: int = 320
     model_pool_factor: int = 3
     n_phrase: int = 200
-
-
-def _sentences(article: Article) -> list[dict[str, Any]]:
-    return [{"article_id": article.id, "field": fld, "start": s.start, "end": s.end, "text": s.text}
-            for fld, text in (("title", article.title), ("text", article.text)) for s in segment(text or "")]
 
 
 class _PromoFirst(SentenceModel):
@@ -85,11 +80,11 @@ def build_round2(corpus: list[Article], design: dict[str, Any], annotated: set[t
     long_ = set(design.get("excluded_long_articles", []))
     eligible = sorted(i for i, r in rel.items() if r.relevant and i not in long_ and i not in taken_articles)
     extra = sorted(rng.sample(eligible, min(cfg.n_extra_random, len(eligible))))
-    units = [{**u, "stratum": "random"} for i in extra for u in _sentences(by_id[i])]
+    units = [{**u, "stratum": "random"} for i in extra for u in article_units(by_id[i])]
     used = annotated | {(u["article_id"], u["field"], u["start"], u["end"]) for u in units}
 
     pool = [u for a in corpus if rel[a.id].institution_score >= 1 and a.id not in extra
-            for u in _sentences(a) if (u["article_id"], u["field"], u["start"], u["end"]) not in used]
+            for u in article_units(a) if (u["article_id"], u["field"], u["start"], u["end"]) not in used]
     # score by promotional probability, then keep a diverse subset of the top of the ranking
     probs = model.predict_many([u["text"] for u in pool])
     order = sorted(range(len(pool)), key=lambda i: -probs[i].probs.get("promotional", 0.0))

@@ -24,7 +24,8 @@ def dataset_stats(root: Path = ANNOTATIONS, with_agreement: bool = True) -> dict
     out: dict[str, Any] = {
         "sentences": len(df), "content_sentences": len(content), "articles": int(df["article_id"].nunique()),
         "guidelines": dict(Counter(df["guideline"])), "annotators": dict(Counter(df["annotator"])),
-        "framing": dict(Counter(df["framing"])), "sentiment": dict(Counter(df["sentiment"])),
+        "framing": dict(Counter(df["framing"])),
+        "promotional_corpus": int(((df["framing"] == "promotional") & ~df["article_id"].str.startswith("seed_")).sum()), "sentiment": dict(Counter(df["sentiment"])),
         "devices": {d: int(df["devices"].map(lambda ds, d=d: d in ds).sum()) for d in DEVICES},
         "low_confidence": int((df["confidence"] == "low").sum()), "adjudicated": int(df["adjudicated"].sum()),
     }
