@@ -115,3 +115,22 @@ def test_data_select_and_segment_account_for_every_row(tmp_path):
     segs = [r for r in read_jsonl(tmp_path / "seg.jsonl") if r["article_id"] == "a1"]
     assert [s["text"] for s in segs] == [AR_FACTUAL, "وأضاف المصدر أن البحث جار."]
     assert len(read_jsonl(tmp_path / "seg.jsonl.rejects.jsonl")) == 1
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (CONFIG_DIR / "experiments").glob("*.toml")))
+def test_every_experiment_config_runs_one_small_step(shared, tmp_path, config):
+    """A dry run of each experiment on a small training sample: run dir complete and loadable by predict."""
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["train", "--config", str(CONFIG_DIR / "experiments" / config), "--output", str(out),
+                              "--set", "max_train=300", "--set", "bootstrap_resamples=100", "--set", "seeds=[1]"])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["dev"]["macro_f1"] <= 1 and len(metrics["dev"]["macro_f1_ci95"]) == 2
+    assert "ece" in metrics["dev"] and metrics["predict_sentences_per_s"] > 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["inputs"]) >= 2 and manifest["git"]["commit"]
+    from secframing.models import load_model
+
+    model = load_model(out)
+    labels = set(json.loads((out / "model.json").read_text()).get("model_labels", ["promotional", "factual", "other"]))
+    assert model.predict(["أوقفت الشرطة شخصين بمدينة فاس."])[0] in labels

@@ -103,7 +103,10 @@ def train(
     except USER_ERRORS as exc:
         _fail(exc)
     for name, m in metrics.items():
-        typer.echo(f"{name}: macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}, n={m['n']})")
+        if isinstance(m, dict) and "macro_f1_ci95" in m:
+            typer.echo(f"{name}: macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}, n={m['n']})")
+    if "predict_sentences_per_s" in metrics:
+        typer.echo(f"speed: {metrics['predict_sentences_per_s']} sentences/s")
     typer.echo(f"model: {output}")
 
 

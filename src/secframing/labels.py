@@ -32,10 +32,19 @@ DEVICES: tuple[str, ...] = (
 SENTIMENT_LABELS: tuple[str, ...] = ("positive", "neutral", "negative")
 """Layer 3: sentiment toward the security institutions."""
 
+SUBJECTIVITY_LABELS: tuple[str, ...] = ("OBJ", "SUBJ")
+"""ThatiAR (CheckThat! 2025 Arabic) sentence subjectivity, the dataset's own names."""
+
+PERSUASION_LABELS: tuple[str, ...] = ("false", "true")
+"""ArAIEval 2023 task 1A: does the text use at least one persuasion technique."""
+
 TASK_LABELS: dict[str, tuple[str, ...]] = {
     "framing": FRAMING_LABELS,
     "devices": DEVICES,
     "sentiment": SENTIMENT_LABELS,
+    "subjectivity": SUBJECTIVITY_LABELS,
+    "persuasion": PERSUASION_LABELS,
+    "mac_sentiment": SENTIMENT_LABELS,
 }
 
 

@@ -63,3 +63,21 @@ def multilabel_report(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence
         "per_label": {lab: {"precision": round(float(pr[i]), 4), "recall": round(float(rc[i]), 4),
                             "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
     }
+
+
+def expected_calibration_error(y_true: Sequence[str], probs: Sequence[dict[str, float]], n_bins: int = 10) -> float:
+    """ECE of the top-label probability (equal-width bins), the usual calibration summary.
+
+    >>> expected_calibration_error(["a", "b"], [{"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}])
+    0.0
+    """
+    conf = np.array([max(p.values()) for p in probs])
+    pred = [max(p, key=p.get) for p in probs]
+    correct = np.array([t == q for t, q in zip(y_true, pred)], dtype=float)
+    edges = np.linspace(0, 1, n_bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
+        if mask.any():
+            ece += mask.mean() * abs(conf[mask].mean() - correct[mask].mean())
+    return round(float(ece), 4)

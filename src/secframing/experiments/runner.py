@@ -1,9 +1,10 @@
 """``secframing train``: an experiment config in, a self-describing model/run directory out.
 
-The directory holds the model files (``model.json`` + backend files, loadable by ``predict``), the
-resolved config, ``metrics.json`` (macro-F1 with bootstrap CIs, per-class scores, confusion, devices),
-``predictions.jsonl`` on each evaluation set, and ``manifest.json`` (git commit, data hashes, libraries,
-time).
+The run directory holds the model (``model.json`` + backend files, loadable by ``predict``), the
+resolved config, ``metrics.json`` (macro-F1 with bootstrap CIs, per-class scores, confusion matrix,
+calibration error, per-seed scores, devices), predictions on dev and test, and ``manifest.json`` (git
+commit and dirty flag, sha256 of every data file, library versions, wall time). Model selection uses dev
+only; test is evaluated once, for reporting, when ``evaluate_test`` is on.
 """
 
 from __future__ import annotations
@@ -15,30 +16,51 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from secframing.config import load_config, to_dict
-from secframing.experiments.metrics import classification_report, multilabel_report
+from secframing.experiments.metrics import classification_report, expected_calibration_error, multilabel_report
+from secframing.experiments.tasks import IN_DOMAIN, TaskData, TaskSpec, describe, load_task
 from secframing.labels import DEVICES, FRAMING_LABELS
-from secframing.manifest import build_manifest, file_info, now_iso, write_json
+from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, write_json
+from secframing.models.base import Prediction, SentenceModel
 from secframing.models.lexicon import LexiconConfig, LexiconModel
-from secframing.paths import REPO_ROOT
+from secframing.models.tfidf import TfidfConfig, TfidfModel, TfidfMultiLabel
+from secframing.paths import DATA_DIR, REPO_ROOT
 
 
 @dataclass(frozen=True)
 class EvalSet:
     name: str
     path: str
-    """JSONL with ``text``, ``framing`` and optionally ``devices``; relative paths are from the repo root."""
+    """JSONL with ``text`` and ``framing`` (optionally ``devices``); relative paths are from the repo root."""
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     name: str
-    backend: Literal["lexicon"] = "lexicon"
-    seed: int = 20261122
+    task: Literal["framing", "sentiment", "subjectivity", "persuasion", "mac_sentiment"] = "framing"
+    backend: Literal["lexicon", "tfidf"] = "lexicon"
     description: str = ""
-    lexicon: LexiconConfig = field(default_factory=LexiconConfig)
-    eval: tuple[EvalSet, ...] = ()
+    seeds: tuple[int, ...] = (20261122,)
+    synthetic_weight: float = 0.0
+    """Weight of each synthetic training sentence (in-domain tasks; 0 = not used)."""
+    devices_head: bool = False
+    """Framing only: also train a multi-label devices head (TF-IDF one-vs-rest)."""
+    devices_synthetic_weight: float = 1.0
+    evaluate_test: bool = True
+    max_train: int = 0
+    """Use at most this many training rows (0 = all): for smoke tests and learning curves."""
     bootstrap_resamples: int = 1000
+    lexicon: LexiconConfig = field(default_factory=LexiconConfig)
+    tfidf: TfidfConfig = field(default_factory=TfidfConfig)
+    eval: tuple[EvalSet, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.backend == "lexicon" and self.task != "framing":
+            raise ValueError("the lexicon backend only does the framing task")
+        if not self.seeds:
+            raise ValueError("seeds must list at least one seed")
 
 
 def _resolve(path: str) -> Path:
@@ -59,37 +81,122 @@ def _read_eval(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _report(gold: list[str], preds: list[Prediction], labels: tuple[str, ...], n: int, seed: int) -> dict[str, Any]:
+    rep = classification_report(gold, [p.label for p in preds], labels, n, seed)
+    rep["ece"] = expected_calibration_error(gold, [p.probs for p in preds])
+    return rep
+
+
+def _write_predictions(path: Path, df: Any, preds: list[Prediction], label_col: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row, p in zip(df.itertuples(index=False), preds):
+            rid = getattr(row, "id", None)
+            fh.write(json.dumps({"id": None if rid is None else str(rid),
+                                 "text_sha1": hashlib.sha1(row.text.encode("utf-8")).hexdigest(),
+                                 "gold": getattr(row, label_col), "label": p.label, "score": p.score,
+                                 "probs": p.probs, "devices": list(p.devices)}, ensure_ascii=False) + "\n")
+
+
+def _data_inputs(data: TaskData | None) -> list[FileInfo]:
+    if data is None:
+        return []
+    files: list[Path] = []
+    if data.task in IN_DOMAIN:
+        files += sorted((DATA_DIR / "annotations").glob("**/*.jsonl")) + [DATA_DIR / "splits" / "gold_v1.json"]
+        if any("synthetic" in s for s in data.sources):
+            files += sorted((DATA_DIR / "synthetic").glob("*.jsonl"))
+    else:
+        from secframing.paths import shared_dir
+
+        root = shared_dir()
+        files += [p for src in data.sources for p in sorted((root / src.split(" ")[0]).glob("*")) if p.is_file()]
+    return [file_info(p) for p in files]
+
+
+def _fit_tfidf(cfg: ExperimentConfig, data: TaskData, seed: int) -> TfidfModel:
+    train = data.train
+    if cfg.max_train:
+        train = train.sample(n=min(cfg.max_train, len(train)), random_state=seed)
+    tcfg = TfidfConfig(**{**to_dict(cfg.tfidf), "seed": seed})
+    tcfg = TfidfConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in to_dict(tcfg).items()})
+    return TfidfModel(tcfg, data.labels, cfg.task).fit(train["text"].tolist(), train["label"].tolist(),
+                                                        train["weight"].tolist())
+
+
 def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
     """Build the model an experiment config describes, evaluate it, and write the run directory."""
     started, t0 = now_iso(), time.perf_counter()
     cfg = load_config(ExperimentConfig, config_path, overrides)
-    lex = cfg.lexicon
-    lex = LexiconConfig(**{**to_dict(lex), **{k: str(_resolve(getattr(lex, k))) for k in ("cues", "institutions", "furniture", "other_patterns")}})
-    model = LexiconModel(lex)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, Any] = {"experiment": cfg.name, "task": cfg.task, "backend": cfg.backend}
     inputs = [file_info(config_path)]
+    data: TaskData | None = None
+    model: SentenceModel
+
+    if cfg.backend == "lexicon":
+        lex = cfg.lexicon
+        lex = LexiconConfig(**{**to_dict(lex), **{k: str(_resolve(getattr(lex, k)))
+                                                   for k in ("cues", "institutions", "furniture", "other_patterns")}})
+        model = LexiconModel(lex)
+        from secframing.paths import shared_dir
+
+        if shared_dir(required=False) is not None:
+            data = load_task(TaskSpec("framing"))
+    else:
+        data = load_task(TaskSpec(cfg.task, cfg.synthetic_weight, cfg.seeds[0]))
+        best, best_f1, per_seed = None, -1.0, []
+        for seed in cfg.seeds:
+            candidate = _fit_tfidf(cfg, data, seed)
+            f1 = classification_report(data.dev["label"].tolist(), candidate.predict(data.dev["text"].tolist()),
+                                       data.labels, 0 or 100, seed)["macro_f1"]
+            per_seed.append({"seed": seed, "dev_macro_f1": f1})
+            if f1 > best_f1:
+                best, best_f1 = candidate, f1
+        assert best is not None
+        model = best
+        metrics["seeds"] = per_seed
+        metrics["dev_macro_f1_mean"] = round(float(np.mean([s["dev_macro_f1"] for s in per_seed])), 4)
+        metrics["dev_macro_f1_sd"] = round(float(np.std([s["dev_macro_f1"] for s in per_seed])), 4)
+        if cfg.devices_head and cfg.task == "framing":
+            ddata = load_task(TaskSpec("devices", cfg.devices_synthetic_weight))
+            tr = ddata.train.sample(n=min(cfg.max_train, len(ddata.train)), random_state=0) if cfg.max_train else ddata.train
+            head = TfidfMultiLabel(DEVICES, TfidfConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                                           for k, v in to_dict(cfg.tfidf).items()}))
+            model.devices = head.fit(tr["text"].tolist(), tr["labels"].tolist(), tr["weight"].tolist())
+            metrics["devices"] = {sp: multilabel_report([list(x) for x in df["labels"]], head.predict_sets(df["text"].tolist()), DEVICES)
+                                  for sp, df in (("dev", ddata.dev), ("test", ddata.test)) if df is not None and len(df)
+                                  and (sp == "dev" or cfg.evaluate_test)}
+
+    if data is not None:
+        metrics["data"] = describe(data)
+        inputs += _data_inputs(data)
+        label_col = "label" if not data.multilabel else "labels"
+        for split, df in (("dev", data.dev), ("test", data.test)):
+            if df is None or (split == "test" and not cfg.evaluate_test):
+                continue
+            preds = model.predict_many(df["text"].tolist())
+            metrics[split] = _report(df[label_col].tolist(), preds, data.labels, cfg.bootstrap_resamples, cfg.seeds[0])
+            _write_predictions(out / f"predictions_{split}.jsonl", df, preds, label_col)
     for es in cfg.eval:
         path = _resolve(es.path)
         rows = _read_eval(path)
         inputs.append(file_info(path, rows=len(rows)))
         preds = model.predict_many([r["text"] for r in rows])
-        gold = [r["framing"] for r in rows]
-        report = classification_report(gold, [p.label for p in preds], FRAMING_LABELS, cfg.bootstrap_resamples, cfg.seed)
+        rep = _report([r["framing"] for r in rows], preds, FRAMING_LABELS, cfg.bootstrap_resamples, cfg.seeds[0])
         promo = [i for i, r in enumerate(rows) if r["framing"] == "promotional"]
-        report["devices_on_gold_promotional"] = multilabel_report([rows[i].get("devices", []) for i in promo],
-                                                                  [list(preds[i].devices) for i in promo], DEVICES)
-        metrics[es.name] = report
-        with open(out / f"predictions_{es.name}.jsonl", "w", encoding="utf-8") as fh:
-            for r, p in zip(rows, preds):
-                fh.write(json.dumps({"text_sha1": hashlib.sha1(r["text"].encode()).hexdigest(),
-                                     "gold": r["framing"], "label": p.label, "score": p.score, "probs": p.probs,
-                                     "devices": list(p.devices), "gold_devices": r.get("devices", [])},
-                                    ensure_ascii=False) + "\n")
-    model.save(out, extra_meta={"experiment": cfg.name, "metrics_summary": {k: {"macro_f1": v["macro_f1"], "macro_f1_ci95": v["macro_f1_ci95"], "n": v["n"]} for k, v in metrics.items()}})
+        rep["devices_on_gold_promotional"] = multilabel_report([rows[i].get("devices", []) for i in promo],
+                                                               [list(preds[i].devices) for i in promo], DEVICES)
+        metrics[es.name] = rep
+
+    t = time.perf_counter()
+    speed_texts = (data.dev["text"].tolist() if data is not None else [])[:1000] or ["نص قصير."] * 100
+    model.predict_many(speed_texts)
+    metrics["predict_sentences_per_s"] = round(len(speed_texts) / max(1e-9, time.perf_counter() - t))
+    summary = {k: {"macro_f1": v["macro_f1"], "macro_f1_ci95": v["macro_f1_ci95"], "n": v["n"]}
+               for k, v in metrics.items() if isinstance(v, dict) and "macro_f1" in v and "n" in v}
+    model.save(out, extra_meta={"experiment": cfg.name, "metrics_summary": summary})
     write_json(out / "config.resolved.json", to_dict(cfg))
     write_json(out / "metrics.json", metrics)
-    manifest = build_manifest("train", cfg, inputs, started, time.perf_counter() - t0)
-    write_json(out / "manifest.json", manifest)
+    write_json(out / "manifest.json", build_manifest("train", cfg, inputs, started, time.perf_counter() - t0))
     return metrics

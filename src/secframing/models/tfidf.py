@@ -35,12 +35,19 @@ class TfidfConfig:
 
 class TfidfModel(SentenceModel):
     backend = "tfidf"
-    tasks = ("framing",)
 
-    def __init__(self, config: TfidfConfig | None = None, labels: Sequence[str] = FRAMING_LABELS):
+    def __init__(self, config: TfidfConfig | None = None, labels: Sequence[str] = FRAMING_LABELS,
+                 task: str = "framing"):
         self.config = config or TfidfConfig()
         self.labels = tuple(labels)
+        self.task = task
         self.pipeline: Pipeline | None = None
+        self.devices: TfidfMultiLabel | None = None
+        """Optional devices head: its devices are given to sentences predicted promotional."""
+
+    @property
+    def tasks(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.task, "devices") if self.devices is not None else (self.task,)
 
     def _build(self) -> Pipeline:
         c = self.config
@@ -53,11 +60,12 @@ class TfidfModel(SentenceModel):
         clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=c.seed)
         return Pipeline([("features", feats), ("clf", clf)])
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> TfidfModel:
+    def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight: Sequence[float] | None = None) -> TfidfModel:
         unknown = sorted(set(labels) - set(self.labels))
         if unknown:
             raise ValueError(f"labels {unknown} are not in the model's label set {list(self.labels)}")
-        self.pipeline = self._build().fit(list(texts), list(labels))
+        kw = {"clf__sample_weight": np.asarray(sample_weight, dtype=float)} if sample_weight is not None else {}
+        self.pipeline = self._build().fit(list(texts), list(labels), **kw)
         return self
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
@@ -72,6 +80,10 @@ class TfidfModel(SentenceModel):
             probs = {lab: 0.0 for lab in self.labels}
             probs.update({c: float(p) for c, p in zip(classes, row)})
             out.append(Prediction(max(probs, key=probs.get), {k: round(v, 6) for k, v in probs.items()}))
+        if self.devices is not None:
+            promo = [i for i, p in enumerate(out) if p.label == "promotional"]
+            for i, devs in zip(promo, self.devices.predict_sets([texts[i] for i in promo])):
+                out[i] = Prediction(out[i].label, out[i].probs, devs)
         return out
 
     def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
@@ -82,24 +94,90 @@ class TfidfModel(SentenceModel):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         sio.dump(self.pipeline, directory / "pipeline.skops")
+        files = {"pipeline.skops": sha256_bytes((directory / "pipeline.skops").read_bytes())}
+        devices = self.devices.save(directory) if self.devices is not None else None
+        if devices:
+            files[devices["file"]] = devices["sha256"]
         meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
                 "tasks": list(self.tasks), "labels": label_schema(), "model_labels": list(self.labels),
-                "config": asdict(self.config), "files": {"pipeline.skops": sha256_bytes((directory / "pipeline.skops").read_bytes())},
+                "task": self.task, "config": asdict(self.config), "devices": devices, "files": files,
                 "created": now_iso(), **(extra_meta or {})}
         (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         return directory
 
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> TfidfModel:
+        model = cls(_config(meta), meta.get("model_labels", FRAMING_LABELS), meta.get("task", "framing"))
+        model.pipeline = load_skops(directory / "pipeline.skops")
+        if meta.get("devices"):
+            model.devices = TfidfMultiLabel.load(directory, meta["devices"])
+        return model
+
+
+def _config(meta: dict[str, Any]) -> TfidfConfig:
+    cfg = dict(meta["config"])
+    cfg["char_ngrams"], cfg["word_ngrams"] = tuple(cfg["char_ngrams"]), tuple(cfg["word_ngrams"])
+    return TfidfConfig(**cfg)
+
+
+def load_skops(path: Path) -> Any:
+    """Load a skops file, trusting only sklearn/numpy/scipy types (and our normaliser)."""
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    unsafe = [t for t in untrusted if not t.startswith(SAFE_PREFIXES)]
+    if unsafe:
+        raise ModelLoadError(f"{path}: refuses to load types outside sklearn/numpy/scipy: {unsafe}")
+    return sio.load(path, trusted=untrusted)
+
+
+class TfidfMultiLabel:
+    """One logistic regression per device on shared TF-IDF features (multi-label framing devices)."""
+
+    backend = "tfidf-multilabel"
+
+    def __init__(self, labels: Sequence[str], config: TfidfConfig | None = None, threshold: float = 0.5):
+        self.labels = tuple(labels)
+        self.config = config or TfidfConfig()
+        self.threshold = threshold
+        self.pipeline: Pipeline | None = None
+
+    def fit(self, texts: Sequence[str], label_sets: Sequence[Sequence[str]],
+            sample_weight: Sequence[float] | None = None) -> TfidfMultiLabel:
+        from sklearn.multioutput import MultiOutputClassifier
+        from sklearn.preprocessing import MultiLabelBinarizer
+
+        y = MultiLabelBinarizer(classes=list(self.labels)).fit_transform([list(x) for x in label_sets])
+        base = TfidfModel(self.config)._build()
+        clf = base.named_steps["clf"]
+        base.steps[-1] = ("clf", MultiOutputClassifier(clf))
+        kw = {"clf__sample_weight": np.asarray(sample_weight, dtype=float)} if sample_weight is not None else {}
+        self.pipeline = base.fit(list(texts), y, **kw)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self.pipeline is None:
+            raise RuntimeError("model is not fitted")
+        if not len(texts):
+            return np.zeros((0, len(self.labels)))
+        per_label = self.pipeline.predict_proba(list(texts))  # one (n, 2) array per device
+        return np.column_stack([p[:, 1] if p.shape[1] == 2 else np.zeros(len(texts)) for p in per_label])
+
+    def predict_sets(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
+        probs = self.predict_proba(texts)
+        return [tuple(lab for lab, p in zip(self.labels, row) if p >= self.threshold) for row in probs]
+
+    def save(self, directory: str | Path) -> dict[str, Any]:
         import skops.io as sio
 
-        path = directory / "pipeline.skops"
-        untrusted = sio.get_untrusted_types(file=path)
-        unsafe = [t for t in untrusted if not t.startswith(SAFE_PREFIXES)]
-        if unsafe:
-            raise ModelLoadError(f"{path}: refuses to load types outside sklearn/numpy/scipy: {unsafe}")
-        cfg = dict(meta["config"])
-        cfg["char_ngrams"], cfg["word_ngrams"] = tuple(cfg["char_ngrams"]), tuple(cfg["word_ngrams"])
-        model = cls(TfidfConfig(**cfg), meta.get("model_labels", FRAMING_LABELS))
-        model.pipeline = sio.load(path, trusted=untrusted)
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        sio.dump(self.pipeline, directory / "devices.skops")
+        return {"file": "devices.skops", "sha256": sha256_bytes((directory / "devices.skops").read_bytes()),
+                "labels": list(self.labels), "threshold": self.threshold, "config": asdict(self.config)}
+
+    @classmethod
+    def load(cls, directory: Path, info: dict[str, Any]) -> TfidfMultiLabel:
+        model = cls(info["labels"], _config(info), info["threshold"])
+        model.pipeline = load_skops(directory / info["file"])
         return model

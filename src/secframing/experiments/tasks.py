@@ -1,0 +1,149 @@
+"""Task data for experiments: text/label frames for train, dev and test, with the leakage guard.
+
+In-domain tasks come from the gold annotation (split by article, ``data/splits/gold_v1.json``):
+``framing``, ``devices`` (promotional sentences only, multi-label) and ``sentiment``. External tasks keep
+their datasets' own label names: ``subjectivity`` (ThatiAR train/dev), ``persuasion`` (ArAIEval 2023 1A
+train/dev) and ``mac_sentiment`` (MAC's shared 80%, split here by a seeded stratified 80/10/10 since the
+corpus has no official split). Synthetic sentences are added to training only, with their own weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from secframing.labels import TASK_LABELS
+from secframing.text.normalize import normalize
+
+IN_DOMAIN = ("framing", "devices", "sentiment")
+EXTERNAL = ("subjectivity", "persuasion", "mac_sentiment")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    task: str
+    synthetic_weight: float = 0.0
+    """Weight of each synthetic training sentence relative to a real one (0 = not used)."""
+    seed: int = 20261122
+
+    def __post_init__(self) -> None:
+        if self.task not in TASK_LABELS:
+            raise ValueError(f"unknown task {self.task!r}; valid: {sorted(TASK_LABELS)}")
+        if self.synthetic_weight < 0:
+            raise ValueError("synthetic_weight must be >= 0")
+
+
+@dataclass
+class TaskData:
+    """``train``/``dev``/``test`` frames with ``text``, ``label`` (or ``labels`` for multi-label) and
+    ``weight``; ``test`` is None where the labelled test set is sealed."""
+
+    task: str
+    labels: tuple[str, ...]
+    multilabel: bool
+    train: pd.DataFrame
+    dev: pd.DataFrame
+    test: pd.DataFrame | None
+    removed_for_leakage: int = 0
+    sources: tuple[str, ...] = ()
+
+
+def _frame(df: pd.DataFrame, label_col: str, multilabel: bool) -> pd.DataFrame:
+    out = pd.DataFrame({"text": df["text"].to_numpy()})
+    out["labels" if multilabel else "label"] = df[label_col].to_numpy()
+    out["weight"] = 1.0
+    for col in ("article_id", "id", "stratum"):
+        if col in df.columns:
+            out[col] = df[col].to_numpy()
+    return out.reset_index(drop=True)
+
+
+def leakage_guard(train: pd.DataFrame, *held_out: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
+    """Drop training rows whose normalised text equals, contains or is contained in a held-out text
+    (exact and near-exact duplicates across splits; the cross-dataset rule of OVERLAP_NOTES.md)."""
+    keys = [normalize(t) for df in held_out if df is not None for t in df["text"]]
+    held = set(keys)
+    long_held = [k for k in keys if len(k) >= 40]
+    drop = []
+    for i, t in enumerate(train["text"]):
+        n = normalize(t)
+        if n in held or (len(n) >= 40 and any(n in k or k in n for k in long_held if abs(len(k) - len(n)) < 2000)):
+            drop.append(i)
+    return train.drop(index=drop).reset_index(drop=True), len(drop)
+
+
+def _split_seeded(df: pd.DataFrame, seed: int, frac: tuple[float, float] = (0.1, 0.1)) -> tuple[pd.DataFrame, ...]:
+    rng = np.random.default_rng(seed)
+    parts = {"train": [], "dev": [], "test": []}
+    for _, g in df.groupby("label", sort=True):
+        idx = rng.permutation(g.index.to_numpy())
+        n_dev, n_test = round(len(idx) * frac[0]), round(len(idx) * frac[1])
+        parts["test"].extend(idx[:n_test])
+        parts["dev"].extend(idx[n_test:n_test + n_dev])
+        parts["train"].extend(idx[n_test + n_dev:])
+    return tuple(df.loc[sorted(parts[k])].reset_index(drop=True) for k in ("train", "dev", "test"))
+
+
+def load_task(spec: TaskSpec) -> TaskData:
+    """Build the frames for one task (needs ../shared)."""
+    task = spec.task
+    labels = TASK_LABELS[task]
+    sources: list[str] = []
+    if task in IN_DOMAIN:
+        from secframing.annotate.gold import gold_frame
+
+        gold = gold_frame()
+        sources.append("data/annotations (gold) + data/splits/gold_v1.json")
+        multilabel = task == "devices"
+        if multilabel:
+            gold = gold[gold["framing"] == "promotional"]
+        col = {"framing": "framing", "devices": "devices", "sentiment": "sentiment"}[task]
+        frames = {sp: _frame(gold[gold["split"] == sp], col, multilabel) for sp in ("train", "dev", "test")}
+        train = frames["train"]
+        if spec.synthetic_weight > 0:
+            from secframing.annotate.synthetic import load_synthetic
+
+            syn = load_synthetic()
+            if multilabel:
+                syn = syn[syn["framing"] == "promotional"]
+            sf = _frame(syn, col, multilabel)
+            sf["weight"] = spec.synthetic_weight
+            sf["stratum"] = "synthetic"
+            train = pd.concat([train, sf], ignore_index=True)
+            sources.append("data/synthetic")
+        train, removed = leakage_guard(train, frames["dev"], frames["test"])
+        return TaskData(task, labels, multilabel, train, frames["dev"], frames["test"], removed, tuple(sources))
+    from secframing.io import adapters
+
+    if task == "subjectivity":
+        tr, dv, te = adapters.read_thatiar("train"), adapters.read_thatiar("dev"), None
+        sources.append("external/checkthat2025_subj_ar_thatiar")
+    elif task == "persuasion":
+        tr, dv, te = adapters.read_araieval("1A", "train"), adapters.read_araieval("1A", "dev"), None
+        sources.append("external/araieval2023_task1")
+    else:
+        mac = adapters.read_mac()
+        mac = mac[~mac["text"].map(normalize).duplicated()].reset_index(drop=True)
+        tr, dv, te = _split_seeded(mac, spec.seed)
+        sources.append("external/mac_moroccan_sentiment (seeded 80/10/10 split)")
+    frames = [None if df is None else _frame(df, "label", False) for df in (tr, dv, te)]
+    # repeated texts (MAC has many retweets) would otherwise sit on both sides of a split
+    frames[0] = frames[0][~frames[0]["text"].map(normalize).duplicated()].reset_index(drop=True)
+    train, removed = leakage_guard(frames[0], frames[1], frames[2])
+    return TaskData(task, labels, False, train, frames[1], frames[2], removed, tuple(sources))
+
+
+def describe(data: TaskData) -> dict[str, Any]:
+    def counts(df: pd.DataFrame | None) -> dict[str, int] | None:
+        if df is None:
+            return None
+        if data.multilabel:
+            return {lab: int(df["labels"].map(lambda ls, lab=lab: lab in ls).sum()) for lab in data.labels} | {"n": len(df)}
+        return {str(k): int(v) for k, v in df["label"].value_counts().items()} | {"n": len(df)}
+
+    return {"task": data.task, "labels": list(data.labels), "multilabel": data.multilabel,
+            "train": counts(data.train), "dev": counts(data.dev), "test": counts(data.test),
+            "removed_for_leakage": data.removed_for_leakage, "sources": list(data.sources)}
