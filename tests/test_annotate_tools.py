@@ -139,3 +139,26 @@ def test_annotate_next_proposes_ranked_unlabelled_sentences(tmp_path):
     assert all(r["sha1"] == sha1_text(r["text"]) for r in rows)
     tasks = json.loads((ls / "tasks.json").read_text(encoding="utf-8"))
     assert len(tasks) == 12 and "predictions" in tasks[0] and (ls / "label_config.xml").exists()
+
+
+def test_leakage_guard_drops_exact_and_contained_texts():
+    import pandas as pd
+
+    from secframing.experiments.tasks import leakage_guard
+
+    long = "أوقفت عناصر الشرطة القضائية بمدينة فاس شخصين يشتبه في تورطهما في السرقة بالعنف"
+    train = pd.DataFrame({"text": [long, "نص آخر مختلف تماما", "قال المصدر: " + long + " وأضاف", "الأمـن الوطني"], "label": ["a"] * 4})
+    dev = pd.DataFrame({"text": [long, "الأمن الوطني"], "label": ["a", "a"]})
+    kept, removed = leakage_guard(train, dev, None)
+    assert removed == 3 and kept["text"].tolist() == ["نص آخر مختلف تماما"]
+
+
+def test_hashed_tfidf_model_round_trip(tmp_path):
+    from secframing.models import load_model
+    from secframing.models.tfidf import TfidfConfig, TfidfModel
+
+    texts = [AR_PROMO, AR_FACTUAL, AR_OTHER, "أشاد الوزير بالمجهودات الجبارة لرجال الأمن.", "حجزت عناصر الدرك طنا من المخدرات.", "أحدث أقدم"]
+    labels = ["promotional", "factual", "other", "promotional", "factual", "other"]
+    model = TfidfModel(TfidfConfig(hashing_features=2**12, min_df=1)).fit(texts, labels)
+    again = load_model(model.save(tmp_path / "h"))
+    assert again.predict(texts) == model.predict(texts)

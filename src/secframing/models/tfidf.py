@@ -27,6 +27,11 @@ class TfidfConfig:
     char_ngrams: tuple[int, int] = (2, 5)
     word_ngrams: tuple[int, int] = (1, 2)
     min_df: int = 2
+    max_features: int | None = None
+    """Per vectorizer; bounds the vocabulary (``stop_words_`` is dropped after fitting)."""
+    hashing_features: int | None = None
+    """Hash n-grams into this many columns instead of storing a vocabulary (``HashingVectorizer`` +
+    ``TfidfTransformer``): keeps saved models small, which the shipped models need (< 50 MB)."""
     C: float = 4.0
     class_weight: str | None = "balanced"
     max_iter: int = 3000
@@ -51,11 +56,25 @@ class TfidfModel(SentenceModel):
 
     def _build(self) -> Pipeline:
         c = self.config
+        if c.hashing_features:
+            from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+            def branch(**kw: Any) -> Pipeline:
+                return Pipeline([("hash", HashingVectorizer(n_features=c.hashing_features, alternate_sign=False,
+                                                             norm=None, preprocessor=normalize, **kw)),
+                                 ("tfidf", TfidfTransformer(sublinear_tf=True))])
+
+            feats = FeatureUnion([("char", branch(analyzer="char_wb", ngram_range=tuple(c.char_ngrams))),
+                                  ("word", branch(analyzer="word", ngram_range=tuple(c.word_ngrams),
+                                                  token_pattern=r"(?u)\b\w+\b"))])
+            clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=c.seed)
+            return Pipeline([("features", feats), ("clf", clf)])
         feats = FeatureUnion([
             ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(c.char_ngrams), min_df=c.min_df,
-                                     sublinear_tf=True, preprocessor=normalize)),
+                                     max_features=c.max_features, sublinear_tf=True, preprocessor=normalize)),
             ("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(c.word_ngrams), min_df=c.min_df,
-                                     sublinear_tf=True, preprocessor=normalize, token_pattern=r"(?u)\b\w+\b")),
+                                     max_features=c.max_features, sublinear_tf=True, preprocessor=normalize,
+                                     token_pattern=r"(?u)\b\w+\b")),
         ])
         clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=c.seed)
         return Pipeline([("features", feats), ("clf", clf)])
@@ -65,7 +84,7 @@ class TfidfModel(SentenceModel):
         if unknown:
             raise ValueError(f"labels {unknown} are not in the model's label set {list(self.labels)}")
         kw = {"clf__sample_weight": np.asarray(sample_weight, dtype=float)} if sample_weight is not None else {}
-        self.pipeline = self._build().fit(list(texts), list(labels), **kw)
+        self.pipeline = _slim(self._build().fit(list(texts), list(labels), **kw))
         return self
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
@@ -114,6 +133,15 @@ class TfidfModel(SentenceModel):
         return model
 
 
+def _slim(pipeline: Pipeline) -> Pipeline:
+    """Drop the vectorisers' ``stop_words_`` (every pruned n-gram): sklearn keeps it only for
+    introspection, and it is most of a saved model's size."""
+    for _, vec in pipeline.named_steps["features"].transformer_list:
+        if hasattr(vec, "stop_words_"):
+            delattr(vec, "stop_words_")
+    return pipeline
+
+
 def _config(meta: dict[str, Any]) -> TfidfConfig:
     cfg = dict(meta["config"])
     cfg["char_ngrams"], cfg["word_ngrams"] = tuple(cfg["char_ngrams"]), tuple(cfg["word_ngrams"])
@@ -152,7 +180,7 @@ class TfidfMultiLabel:
         clf = base.named_steps["clf"]
         base.steps[-1] = ("clf", MultiOutputClassifier(clf))
         kw = {"clf__sample_weight": np.asarray(sample_weight, dtype=float)} if sample_weight is not None else {}
-        self.pipeline = base.fit(list(texts), y, **kw)
+        self.pipeline = _slim(base.fit(list(texts), y, **kw))
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
