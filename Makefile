@@ -14,7 +14,7 @@ STUDY_ARGS ?=
 help:
 	@echo "make study [CORPUS=path OUT=dir]  run the framing study (default: bundled demo corpus -> reports/study/)"
 	@echo "make test                         run the whole test suite"
-	@echo "make models                       rebuild models/default from configs/experiments/lexicon_baseline.toml"
+	@echo "make models                       rebuild models/default from configs/experiments/framing_default.toml"
 	@echo "make eval                         segmentation and relevance scores against data/eval (needs ../shared)"
 
 $(BIN)/python:
@@ -36,7 +36,7 @@ test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q
 
 models: $(VENV)/.app
-	$(BIN)/secframing train --config configs/experiments/lexicon_baseline.toml --output models/default
+	$(BIN)/secframing train --config configs/experiments/framing_default.toml --output models/default
 
 eval: $(VENV)/.app
 	$(BIN)/secframing eval segmentation

@@ -55,3 +55,12 @@ def default_model():
     from secframing.paths import DEFAULT_MODEL_DIR
 
     return load_model(DEFAULT_MODEL_DIR)
+
+
+@pytest.fixture(scope="session")
+def lexicon_model():
+    """The transparent lexicon baseline (shipped as the lexicon component of models/default)."""
+    from secframing.models import load_model
+    from secframing.paths import DEFAULT_MODEL_DIR
+
+    return load_model(DEFAULT_MODEL_DIR / "lexicon")

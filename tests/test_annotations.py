@@ -60,11 +60,11 @@ def test_pilot_hydrates_from_shared_with_zero_mismatches(shared):
     assert {a.extra["stratum"] for a in anns} == {"random", "cue", "seed"}
 
 
-def test_baseline_on_the_pilot_keeps_its_measured_precision(shared, default_model):
+def test_baseline_on_the_pilot_keeps_its_measured_precision(shared, lexicon_model):
     """Guards the measured behaviour on real sentences (see models/default/README.md)."""
     from secframing.evaluation.framing import evaluate_framing
 
-    res = evaluate_framing(default_model, PILOT, n_resamples=200)
+    res = evaluate_framing(lexicon_model, PILOT, n_resamples=200)
     promo = res["all"]["per_class"]["promotional"]
     assert promo["precision"] >= 0.85 and promo["recall"] >= 0.45
     assert res["all"]["macro_f1"] >= 0.5

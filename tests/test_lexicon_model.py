@@ -1,4 +1,5 @@
-"""The lexicon baseline: decisions, devices, evidence, persistence with label and hash checks."""
+"""The lexicon baseline and the shipped ensemble: decisions, devices, evidence, persistence with label
+and hash checks."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from secframing.models import ModelLoadError, load_model
 from secframing.paths import DEFAULT_MODEL_DIR
 
 
-def test_basic_labels_devices_and_evidence(default_model):
-    promo, fact, other = default_model.predict_many([AR_PROMO, AR_FACTUAL, AR_OTHER])
+def test_basic_labels_devices_and_evidence(lexicon_model):
+    promo, fact, other = lexicon_model.predict_many([AR_PROMO, AR_FACTUAL, AR_OTHER])
     assert (promo.label, fact.label, other.label) == ("promotional", "factual", "other")
     assert "superlative" in promo.devices and not fact.devices
     cues = [e for e in promo.evidence if e.get("rule") == "cue"]
@@ -24,19 +25,20 @@ def test_basic_labels_devices_and_evidence(default_model):
         assert abs(sum(p.probs.values()) - 1) < 1e-6 and p.score == max(p.probs.values())
 
 
-def test_rule_3_neutral_institutional_wording_is_factual(default_model):
-    assert default_model.predict(["تمكنت عناصر الشرطة القضائية من توقيف المشتبه فيه في وقت وجيز."]) == ["factual"]
+def test_rule_3_neutral_institutional_wording_is_factual(lexicon_model):
+    assert lexicon_model.predict(["تمكنت عناصر الشرطة القضائية من توقيف المشتبه فيه في وقت وجيز."]) == ["factual"]
 
 
-def test_attributed_foreign_praise_is_external_validation(default_model):
-    p = default_model.predict_one("أشاد وزير الداخلية الإسباني بالتعاون الأمني المتميز مع المغرب.")
-    assert p.label == "promotional" and "external_validation" in p.devices
+def test_attributed_foreign_praise_is_external_validation(lexicon_model):
+    for model in (lexicon_model,):
+        p = model.predict_one("أشاد وزير الداخلية الإسباني بالتعاون الأمني المتميز مع المغرب.")
+        assert p.label == "promotional" and "external_validation" in p.devices
 
 
-def test_team_written_cases_macro_f1(default_model):
+def test_team_written_cases_macro_f1(lexicon_model):
     """Team-written sanity cases (not the gold test split; see models/default/README.md)."""
     rows = [json.loads(line) for line in open(HERE / "data" / "framing_cases.jsonl", encoding="utf-8")]
-    pred = default_model.predict([r["text"] for r in rows])
+    pred = lexicon_model.predict([r["text"] for r in rows])
     assert macro_f1([r["framing"] for r in rows], pred, FRAMING_LABELS) >= 0.8
 
 
@@ -51,7 +53,7 @@ def test_load_refuses_other_label_sets_and_changed_files(tmp_path):
     model_dir = tmp_path / "m"
     shutil.copytree(DEFAULT_MODEL_DIR, model_dir)
     meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
-    with open(model_dir / "framing_cues.toml", "a", encoding="utf-8") as fh:
+    with open(model_dir / "lexicon" / "framing_cues.toml", "a", encoding="utf-8") as fh:
         fh.write("\n# edited\n")
     with pytest.raises(ModelLoadError, match="sha256 differs"):
         load_model(model_dir)
@@ -62,3 +64,22 @@ def test_load_refuses_other_label_sets_and_changed_files(tmp_path):
         load_model(model_dir)
     with pytest.raises(ModelLoadError, match="not a secframing model"):
         load_model(tmp_path)
+
+
+def test_shipped_ensemble_keeps_lexicon_evidence_and_promotional_calls(default_model, lexicon_model):
+    texts = [AR_PROMO, AR_FACTUAL, AR_OTHER, "أشاد وزير الداخلية الإسباني بالتعاون الأمني المتميز مع المغرب."]
+    ens, lex = default_model.predict_many(texts), lexicon_model.predict_many(texts)
+    for e, x in zip(ens, lex):
+        assert abs(sum(e.probs.values()) - 1) < 1e-4 and e.score == max(e.probs.values())
+        if x.label == "promotional":  # the override rule
+            assert e.label == "promotional" and e.evidence == x.evidence
+    assert [e.label for e in ens] == ["promotional", "factual", "other", "promotional"]
+
+
+def test_shipped_model_on_the_gold_dev_split(shared, default_model):
+    """Guards the measured dev score of models/default (models/default/README.md)."""
+    from secframing.experiments.metrics import macro_f1
+    from secframing.experiments.tasks import TaskSpec, load_task
+
+    dev = load_task(TaskSpec("framing")).dev
+    assert macro_f1(dev["label"].tolist(), default_model.predict(dev["text"].tolist()), FRAMING_LABELS) >= 0.75

@@ -40,7 +40,7 @@ class EvalSet:
 class ExperimentConfig:
     name: str
     task: Literal["framing", "sentiment", "subjectivity", "persuasion", "mac_sentiment"] = "framing"
-    backend: Literal["lexicon", "tfidf"] = "lexicon"
+    backend: Literal["lexicon", "tfidf", "ensemble"] = "lexicon"
     description: str = ""
     seeds: tuple[int, ...] = (20261122,)
     synthetic_weight: float = 0.0
@@ -57,8 +57,8 @@ class ExperimentConfig:
     eval: tuple[EvalSet, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.backend == "lexicon" and self.task != "framing":
-            raise ValueError("the lexicon backend only does the framing task")
+        if self.backend in ("lexicon", "ensemble") and self.task != "framing":
+            raise ValueError(f"the {self.backend} backend only does the framing task")
         if not self.seeds:
             raise ValueError("seeds must list at least one seed")
 
@@ -134,11 +134,11 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
     data: TaskData | None = None
     model: SentenceModel
 
+    lex = cfg.lexicon
+    lexicon = LexiconModel(LexiconConfig(**{**to_dict(lex), **{k: str(_resolve(getattr(lex, k)))
+                                                              for k in ("cues", "institutions", "furniture", "other_patterns")}}))
     if cfg.backend == "lexicon":
-        lex = cfg.lexicon
-        lex = LexiconConfig(**{**to_dict(lex), **{k: str(_resolve(getattr(lex, k)))
-                                                   for k in ("cues", "institutions", "furniture", "other_patterns")}})
-        model = LexiconModel(lex)
+        model = lexicon
         from secframing.paths import shared_dir
 
         if shared_dir(required=False) is not None:
@@ -155,6 +155,7 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
                 best, best_f1 = candidate, f1
         assert best is not None
         model = best
+        learned = best
         metrics["seeds"] = per_seed
         metrics["dev_macro_f1_mean"] = round(float(np.mean([s["dev_macro_f1"] for s in per_seed])), 4)
         metrics["dev_macro_f1_sd"] = round(float(np.std([s["dev_macro_f1"] for s in per_seed])), 4)
@@ -167,6 +168,13 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
             metrics["devices"] = {sp: multilabel_report([list(x) for x in df["labels"]], head.predict_sets(df["text"].tolist()), DEVICES)
                                   for sp, df in (("dev", ddata.dev), ("test", ddata.test)) if df is not None and len(df)
                                   and (sp == "dev" or cfg.evaluate_test)}
+
+        if cfg.backend == "ensemble":
+            from secframing.models.ensemble import EnsembleModel
+
+            metrics["learned_alone_dev"] = _report(data.dev["label"].tolist(), learned.predict_many(data.dev["text"].tolist()),
+                                                   data.labels, cfg.bootstrap_resamples, cfg.seeds[0])
+            model = EnsembleModel(lexicon, learned)
 
     if data is not None:
         metrics["data"] = describe(data)

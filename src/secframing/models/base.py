@@ -54,6 +54,9 @@ class SentenceModel(abc.ABC):
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
         """Full predictions (label, probabilities, devices, evidence) for each text."""
 
+    def predict_one(self, text: str) -> Prediction:
+        return self.predict_many([text])[0]
+
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [p.label for p in self.predict_many(texts)]
 
@@ -113,6 +116,10 @@ def load_model(directory: str | Path) -> SentenceModel:
         from secframing.models.lexicon import LexiconModel
 
         return LexiconModel.load(directory, meta)
+    if backend == "ensemble":
+        from secframing.models.ensemble import EnsembleModel
+
+        return EnsembleModel.load(directory, meta)
     if backend == "tfidf":
         from secframing.models.tfidf import TfidfModel
 
