@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 

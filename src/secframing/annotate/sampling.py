@@ -134,6 +134,6 @@ def build_design(corpus: list[Article], seeds: list[Article], config: SamplingCo
     for s in seeds:
         units.extend({**u, "stratum": "seed"} for u in article_units(s))
     design = {"lexicons": {"framing_cues": model.cues.sha256, "institutions": scorer.lexicon.sha256},
-              "config": vars(cfg) if not hasattr(cfg, "__dataclass_fields__") else {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
+              "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
               "strata": strata, "excluded_long_articles": too_long, "n_units": len(units)}
     return {"design": design, "units": units}

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from secframing.config import load_config, to_dict
-from secframing.experiments.metrics import classification_report, expected_calibration_error, multilabel_report
+from secframing.experiments.metrics import classification_report, expected_calibration_error, macro_f1, multilabel_report
 from secframing.experiments.tasks import IN_DOMAIN, TaskData, TaskSpec, describe, load_task
 from secframing.labels import DEVICES, FRAMING_LABELS
 from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, write_json
@@ -113,13 +113,17 @@ def _data_inputs(data: TaskData | None) -> list[FileInfo]:
     return [file_info(p) for p in files]
 
 
+def _tfidf_config(cfg: ExperimentConfig, seed: int) -> TfidfConfig:
+    # asdict() turns the n-gram tuples into lists; the frozen config wants them back as tuples
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in to_dict(cfg.tfidf).items()}
+    return TfidfConfig(**{**values, "seed": seed})
+
+
 def _fit_tfidf(cfg: ExperimentConfig, data: TaskData, seed: int) -> TfidfModel:
     train = data.train
     if cfg.max_train:
         train = train.sample(n=min(cfg.max_train, len(train)), random_state=seed)
-    tcfg = TfidfConfig(**{**to_dict(cfg.tfidf), "seed": seed})
-    tcfg = TfidfConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in to_dict(tcfg).items()})
-    return TfidfModel(tcfg, data.labels, cfg.task).fit(train["text"].tolist(), train["label"].tolist(),
+    return TfidfModel(_tfidf_config(cfg, seed), data.labels, cfg.task).fit(train["text"].tolist(), train["label"].tolist(),
                                                         train["weight"].tolist())
 
 
@@ -148,8 +152,7 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         best, best_f1, per_seed = None, -1.0, []
         for seed in cfg.seeds:
             candidate = _fit_tfidf(cfg, data, seed)
-            f1 = classification_report(data.dev["label"].tolist(), candidate.predict(data.dev["text"].tolist()),
-                                       data.labels, 0 or 100, seed)["macro_f1"]
+            f1 = round(macro_f1(data.dev["label"].tolist(), candidate.predict(data.dev["text"].tolist()), data.labels), 4)
             per_seed.append({"seed": seed, "dev_macro_f1": f1})
             if f1 > best_f1:
                 best, best_f1 = candidate, f1
@@ -162,8 +165,7 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         if cfg.devices_head and cfg.task == "framing":
             ddata = load_task(TaskSpec("devices", cfg.devices_synthetic_weight))
             tr = ddata.train.sample(n=min(cfg.max_train, len(ddata.train)), random_state=0) if cfg.max_train else ddata.train
-            head = TfidfMultiLabel(DEVICES, TfidfConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                                           for k, v in to_dict(cfg.tfidf).items()}))
+            head = TfidfMultiLabel(DEVICES, _tfidf_config(cfg, cfg.seeds[0]))
             model.devices = head.fit(tr["text"].tolist(), tr["labels"].tolist(), tr["weight"].tolist())
             metrics["devices"] = {sp: multilabel_report([list(x) for x in df["labels"]], head.predict_sets(df["text"].tolist()), DEVICES)
                                   for sp, df in (("dev", ddata.dev), ("test", ddata.test)) if df is not None and len(df)

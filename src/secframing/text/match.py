@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from secframing.text.normalize import ALEF_VARIANTS, DIACRITICS, INVISIBLE, TATWEEL, normalize
+from secframing.text.normalize import ALEF_VARIANTS, DIACRITICS, INVISIBLE, TATWEEL, normalize  # noqa: F401 (doctests)
 
 _FOLD = {0x0649: "\u064a", 0x0629: "\u0647"}
 _FOLD.update({ord(c): "\u0627" for c in "\u0622\u0623\u0625\u0671\u0672\u0673"})
