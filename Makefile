@@ -9,12 +9,13 @@ CORPUS ?= data/demo/articles.jsonl
 OUT ?= reports/study
 STUDY_ARGS ?=
 
-.PHONY: study test models eval clean-venv help
+.PHONY: study test models results eval clean-venv help
 
 help:
 	@echo "make study [CORPUS=path OUT=dir]  run the framing study (default: bundled demo corpus -> reports/study/)"
 	@echo "make test                         run the whole test suite"
 	@echo "make models                       rebuild models/default from configs/experiments/framing_default.toml"
+	@echo "make results                      run every configs/experiments/*.toml into runs/ and regenerate models/RESULTS.md"
 	@echo "make eval                         segmentation and relevance scores against data/eval (needs ../shared)"
 
 $(BIN)/python:
@@ -37,6 +38,10 @@ test: $(VENV)/.dev
 
 models: $(VENV)/.app
 	$(BIN)/secframing train --config configs/experiments/framing_default.toml --output models/default
+
+results: $(VENV)/.app
+	for c in configs/experiments/*.toml; do n=$$(basename $$c .toml); $(BIN)/secframing train --config $$c --output runs/$$n || exit 1; done
+	$(BIN)/secframing report --runs runs --output models/RESULTS.md
 
 eval: $(VENV)/.app
 	$(BIN)/secframing eval segmentation

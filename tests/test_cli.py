@@ -134,3 +134,20 @@ def test_every_experiment_config_runs_one_small_step(shared, tmp_path, config):
     model = load_model(out)
     labels = set(json.loads((out / "model.json").read_text()).get("model_labels", ["promotional", "factual", "other"]))
     assert model.predict(["أوقفت الشرطة شخصين بمدينة فاس."])[0] in labels
+
+
+def test_evaluate_and_report_regenerate_results_from_run_directories(shared, tmp_path):
+    runs = tmp_path / "runs"
+    cfg = str(CONFIG_DIR / "experiments" / "thatiar_subjectivity.toml")
+    res = runner.invoke(app, ["train", "--config", cfg, "--output", str(runs / "thatiar"), "--set", "max_train=200",
+                              "--set", "seeds=[1]", "--set", "bootstrap_resamples=100"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["evaluate", "--config", cfg, "--model", str(runs / "thatiar"), "--output", str(tmp_path / "e.json")])
+    assert res.exit_code == 0, res.output
+    ev = json.loads((tmp_path / "e.json").read_text())
+    trained = json.loads((runs / "thatiar" / "metrics.json").read_text())
+    assert ev["dev"]["macro_f1"] == trained["dev"]["macro_f1"]  # the saved model reproduces its metrics
+    res = runner.invoke(app, ["report", "--runs", str(runs), "--output", str(tmp_path / "RESULTS.md")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert f"{trained['dev']['macro_f1']:.3f}" in md and "`thatiar_subjectivity`" in md

@@ -110,6 +110,40 @@ def train(
     typer.echo(f"model: {output}")
 
 
+@app.command()
+def evaluate(
+    config: Path = typer.Option(..., help="Experiment config naming the task (its data and splits)."),
+    model: Path = typer.Option(..., help="Model directory to evaluate."),
+    output: Optional[Path] = typer.Option(None, help="Also write the metrics JSON here."),
+    test: bool = typer.Option(False, help="Also evaluate the test split (report once; never select on it)."),
+) -> None:
+    """Evaluate a saved model on a config's dev (and optionally test) split: macro-F1 with CIs."""
+    from secframing.experiments.runner import evaluate_model
+
+    try:
+        res = evaluate_model(config, model, test)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    if output:
+        output.write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
+    for split in ("dev", "test"):
+        if split in res:
+            m = res[split]
+            typer.echo(f"{split}: macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}, n={m['n']})")
+
+
+@app.command()
+def report(
+    runs: Path = typer.Option(Path("runs"), help="Folder of run directories (each with metrics.json)."),
+    output: Path = typer.Option(Path("models/RESULTS.md"), help="Markdown file to write."),
+) -> None:
+    """Regenerate models/RESULTS.md from the run directories."""
+    from secframing.experiments.results import write_results
+
+    path = write_results(runs, output)
+    typer.echo(f"wrote {path}")
+
+
 @data_app.command("inventory")
 def data_inventory() -> None:
     """List every shared data file with its size and sha256 (JSON)."""

@@ -210,3 +210,19 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
     write_json(out / "metrics.json", metrics)
     write_json(out / "manifest.json", build_manifest("train", cfg, inputs, started, time.perf_counter() - t0))
     return metrics
+
+
+def evaluate_model(config_path: str | Path, model_dir: str | Path, test: bool = False) -> dict[str, Any]:
+    """Metrics of a saved model on the dev (and test) split of a config's task."""
+    from secframing.models import load_model
+
+    cfg = load_config(ExperimentConfig, config_path)
+    model = load_model(model_dir)
+    data = load_task(TaskSpec(cfg.task, 0.0, cfg.seeds[0]))
+    out: dict[str, Any] = {"experiment": cfg.name, "task": cfg.task, "model": str(model_dir)}
+    for split, df in (("dev", data.dev), ("test", data.test)):
+        if df is None or (split == "test" and not test):
+            continue
+        preds = model.predict_many(df["text"].tolist())
+        out[split] = _report(df["label"].tolist(), preds, data.labels, cfg.bootstrap_resamples, cfg.seeds[0])
+    return out
