@@ -12,6 +12,7 @@ import typer
 from secframing.config import ConfigError
 from secframing.io.readers import InputFileError
 from secframing.lexicon import LexiconError
+from secframing.manifest import write_jsonl
 from secframing.models.base import ModelLoadError
 from secframing.paths import DEFAULT_MODEL_DIR, SharedDataMissing
 
@@ -33,6 +34,11 @@ def _fail(exc: BaseException) -> NoReturn:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     typer.echo(f"secframing: error: {msg}", err=True)
     raise typer.Exit(2)
+
+
+def _echo_f1(name: str, m: dict) -> None:
+    lo, hi = m["macro_f1_ci95"]
+    typer.echo(f"{name}: macro-F1 {m['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}, n={m['n']})")
 
 
 @app.command()
@@ -104,7 +110,7 @@ def train(
         _fail(exc)
     for name, m in metrics.items():
         if isinstance(m, dict) and "macro_f1_ci95" in m:
-            typer.echo(f"{name}: macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}, n={m['n']})")
+            _echo_f1(name, m)
     if "predict_sentences_per_s" in metrics:
         typer.echo(f"speed: {metrics['predict_sentences_per_s']} sentences/s")
     typer.echo(f"model: {output}")
@@ -128,8 +134,7 @@ def evaluate(
         output.write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
     for split in ("dev", "test"):
         if split in res:
-            m = res[split]
-            typer.echo(f"{split}: macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}, n={m['n']})")
+            _echo_f1(split, res[split])
 
 
 @app.command()
@@ -164,9 +169,7 @@ def _read_corpus(corpus: Path, output: Path):
         read = read_articles(corpus)
     except USER_ERRORS as exc:
         _fail(exc)
-    with open(rejects_path(output), "w", encoding="utf-8") as fh:
-        for rej in read.rejects:
-            fh.write(json.dumps(rej.to_dict(), ensure_ascii=False) + "\n")
+    write_jsonl(rejects_path(output), (rej.to_dict() for rej in read.rejects))
     return read
 
 
@@ -202,17 +205,10 @@ def data_segment(
     output: Path = typer.Option(..., help="JSONL: article_id, field, start, end, text per sentence."),
 ) -> None:
     """Split every article into sentences with character offsets (rejects: OUTPUT.rejects.jsonl)."""
-    from secframing.text.segment import segment
+    from secframing.text.segment import segment_article
 
     read = _read_corpus(corpus, output)
-    n = 0
-    with open(output, "w", encoding="utf-8") as fh:
-        for art in read.articles:
-            for fld, text in (("title", art.title), ("text", art.text)):
-                for s in segment(text or ""):
-                    fh.write(json.dumps({"article_id": art.id, "field": fld, "start": s.start, "end": s.end,
-                                         "text": s.text}, ensure_ascii=False) + "\n")
-                    n += 1
+    n = write_jsonl(output, (u for art in read.articles for u in segment_article(art)))
     typer.echo(f"{n} sentences from {len(read.articles)} articles -> {output}")
 
 
@@ -291,15 +287,12 @@ def annotate_sample(
         _fail(exc)
     out.mkdir(parents=True, exist_ok=True)
     (out / "design.json").write_text(json.dumps(res["design"], ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    with open(out / "units.jsonl", "w", encoding="utf-8") as fh:
-        for i, u in enumerate(res["units"]):
-            fh.write(json.dumps({"unit": f"u{i:05d}", **{k: u[k] for k in ("article_id", "field", "start", "end")},
-                                 "sha1": sha1_text(u["text"]), "stratum": u["stratum"]}) + "\n")
+    write_jsonl(out / "units.jsonl", ({"unit": f"u{i:05d}", **{k: u[k] for k in ("article_id", "field", "start", "end")},
+                                      "sha1": sha1_text(u["text"]), "stratum": u["stratum"]}
+                                     for i, u in enumerate(res["units"])))
     if tasks:
         tasks.parent.mkdir(parents=True, exist_ok=True)
-        with open(tasks, "w", encoding="utf-8") as fh:
-            for i, u in enumerate(res["units"]):
-                fh.write(json.dumps({"unit": f"u{i:05d}", **u}, ensure_ascii=False) + "\n")
+        write_jsonl(tasks, ({"unit": f"u{i:05d}", **u} for i, u in enumerate(res["units"])))
     for name, st in res["design"]["strata"].items():
         typer.echo(f"{name}: {st['n']} of {st['pool']} {st['unit']}s (weight {st['weight']:.2f})")
 
@@ -323,7 +316,7 @@ def annotate_next(
     from secframing.io.readers import read_articles
     from secframing.models import load_model
     from secframing.select.relevance import RelevanceScorer
-    from secframing.text.segment import segment
+    from secframing.text.segment import segment_article
 
     try:
         m = load_model(model)
@@ -333,20 +326,12 @@ def annotate_next(
     except _annotation_errors() as exc:
         _fail(exc)
     scorer = RelevanceScorer()
-    cands = []
-    for art in read.articles:
-        if relevant_only and not scorer.score(art).relevant:
-            continue
-        for fld, text in (("title", art.title), ("text", art.text)):
-            for s in segment(text or ""):
-                if (art.id, fld, s.start, s.end) not in done:
-                    cands.append({"article_id": art.id, "field": fld, "start": s.start, "end": s.end,
-                                  "sha1": sha1_text(s.text), "text": s.text})
+    cands = [{**u, "sha1": sha1_text(u["text"])} for art in read.articles
+             if not relevant_only or scorer.score(art).relevant
+             for u in segment_article(art) if (u["article_id"], u["field"], u["start"], u["end"]) not in done]
     picked = rank_next(cands, m, n, seed=seed)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "w", encoding="utf-8") as fh:
-        for row in picked:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_jsonl(output, picked)
     if labelstudio:
         preds = m.predict_many([r["text"] for r in picked])
         write_project(labelstudio, to_tasks(picked, preds, model_version=str(model)))
@@ -412,9 +397,7 @@ def annotate_import_ls(
         records = read_export(export)
     except _annotation_errors() as exc:
         _fail(exc)
-    with open(output, "w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    write_jsonl(output, records)
     typer.echo(f"{len(records)} annotations -> {output}")
 
 
@@ -443,19 +426,18 @@ def annotate_datasheet() -> None:
 
 
 @annotate_app.command("synthetic-check")
-def annotate_synthetic_check(as_json: bool = typer.Option(True, "--json/--text", help="Print JSON.")) -> None:
+def annotate_synthetic_check() -> None:
     """How well a classifier tells team-written synthetic sentences from real ones of the same label
     (near 0.5 is the goal; needs ../shared)."""
     from secframing.annotate.gold import gold_frame
-    from secframing.annotate.synthetic import detectability, load_synthetic
+    from secframing.annotate.synthetic import load_synthetic, synthetic_report
 
     try:
         real = gold_frame()
         synth = load_synthetic()
     except _annotation_errors() as exc:
         _fail(exc)
-    res = {"synthetic_sentences": len(synth), "by_label": [detectability(real, synth, lab) for lab in ("promotional", "factual", "other")]}
-    typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(synthetic_report(real, synth), ensure_ascii=False, indent=2))
 
 
 def main() -> None:

@@ -98,5 +98,15 @@ def build_manifest(command: str, config: Any, inputs: list[FileInfo], started: s
     }
 
 
+def write_jsonl(path: str | Path, rows: Any) -> int:
+    """Write dict rows as UTF-8 JSON Lines; returns how many were written."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            n += 1
+    return n
+
+
 def write_json(path: str | Path, data: Any) -> None:
     Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")

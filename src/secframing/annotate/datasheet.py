@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from secframing.annotate.gold import ANNOTATIONS
 from secframing.annotate.stats import dataset_stats
 from secframing.paths import REPO_ROOT
@@ -199,39 +201,34 @@ def render(st: dict[str, Any], design: dict[str, Any], synthetic: dict[str, Any]
     return "\n".join(lines)
 
 
-def selected_coverage(design: dict[str, Any]) -> dict[str, Any]:
+def selected_coverage(design: dict[str, Any], df: pd.DataFrame, arts: dict[str, Any]) -> dict[str, Any]:
     """Counts over every article the relevance rule selects (all read after the round-4 census)."""
-    from secframing.annotate.gold import gold_frame
-    from secframing.annotate.standoff import shared_articles
     from secframing.select.relevance import RelevanceScorer
 
     st = design["strata"]
-    arts = shared_articles()
     scorer = RelevanceScorer()
     likely = [i for i in st["likely_promotional"]["articles"] if scorer.score(arts[i]).relevant]
     selected = set(st["random"]["articles"]) | set(st.get("census", {}).get("articles", [])) | set(likely)
-    df = gold_frame(with_text=False)
     sub = df[df["article_id"].isin(selected)]
     p, f = int((sub["framing"] == "promotional").sum()), int((sub["framing"] == "factual").sum())
     return {"articles": len(selected), "promotional": p, "factual": f, "share": p / (p + f) if p + f else float("nan")}
 
 
 def write_datasheet(path: Path = REPO_ROOT / "docs" / "datasheet.md", with_synthetic: bool = True) -> Path:
-    st = dataset_stats()
+    from secframing.annotate.gold import gold_frame
+    from secframing.annotate.standoff import shared_articles
+    from secframing.annotate.synthetic import load_synthetic, synthetic_report
+
+    arts = shared_articles()  # read the corpus once for stats, coverage and hydration
+    gold = gold_frame(articles=arts)
+    st = dataset_stats(gold=gold, articles=arts)
     design = json.loads((ANNOTATIONS / "design.json").read_text(encoding="utf-8"))
     if "census" in design["strata"]:
-        st["selected_coverage"] = selected_coverage(design)
+        st["selected_coverage"] = selected_coverage(design, gold, arts)
     synthetic = None
     if with_synthetic:
-        from secframing.annotate.gold import gold_frame
-        from secframing.annotate.synthetic import detectability, load_synthetic
-
         synth = load_synthetic()
         if len(synth):
-            real = gold_frame()
-            synthetic = {"synthetic_sentences": len(synth),
-                         "by_label": [detectability(real, synth, lab) for lab in LABELS],
-                         "by_source": {src: [detectability(real, g, lab) for lab in LABELS]
-                                       for src, g in synth.groupby("source")}}
+            synthetic = synthetic_report(gold, synth)
     path.write_text(render(st, design, synthetic), encoding="utf-8")
     return path

@@ -124,14 +124,15 @@ def load_splits(path: Path = SPLITS) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8"))["articles"]
 
 
-def gold_frame(root: Path = ANNOTATIONS, with_text: bool = True) -> pd.DataFrame:
-    """One row per gold sentence: ids, offsets, labels, stratum, weight, split (and text, hydrated)."""
+def gold_frame(root: Path = ANNOTATIONS, with_text: bool = True, articles: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per gold sentence: ids, offsets, labels, stratum, weight, split (and text, hydrated from
+    ``articles``, by default the shared corpus and seeds)."""
     anns = gold_annotations(root)
     weights = design_weights(root)
     drawn = unit_strata(root)
     splits = load_splits() if SPLITS.exists() else {}
     rows: list[dict[str, Any]] = []
-    texts = hydrate(anns, shared_articles()) if with_text else [(a, None) for a in anns]
+    texts = hydrate(anns, articles or shared_articles()) if with_text else [(a, None) for a in anns]
     for a, text in texts:
         unit, stratum = drawn.get((a.article_id, a.field, a.start, a.end), (a.extra.get("unit"), "none"))
         rows.append({"unit": unit, "article_id": a.article_id, "field": a.field, "start": a.start,

@@ -26,7 +26,7 @@ from secframing.io.schema import Article
 from secframing.models.lexicon import LexiconModel
 from secframing.select.relevance import RelevanceScorer
 from secframing.text.match import match_view
-from secframing.text.segment import segment
+from secframing.text.segment import segment_article as article_units
 
 TOPIC_PATTERNS = (
     r"ذكر[اى]\S* (?:ال)?تأسيس", r"عيد (?:ال)?أمن", r"تكريم", r"توشيح", r"وسام", r"تعاون\S* (?:ال)?أمني",
@@ -48,15 +48,6 @@ class SamplingConfig:
     """Positive cue weight of a sentence from which it is a candidate."""
     max_article_sentences: int = 40
     """Longer articles are left out of the article strata (recorded) to keep the annotation load even."""
-
-
-def article_units(article: Article) -> list[dict[str, Any]]:
-    """Every sentence of an article's title and text as a unit (coordinates + text)."""
-    out = []
-    for fld, text in (("title", article.title), ("text", article.text)):
-        for s in segment(text or ""):
-            out.append({"article_id": article.id, "field": fld, "start": s.start, "end": s.end, "text": s.text})
-    return out
 
 
 def _positive_score(model: LexiconModel, text: str) -> float:

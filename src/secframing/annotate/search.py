@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from secframing.annotate.active import rank_next
-from secframing.annotate.sampling import article_units
+from secframing.text.segment import segment_article as article_units
 from secframing.io.schema import Article
 from secframing.models.base import Prediction, SentenceModel
 from secframing.select.relevance import RelevanceScorer

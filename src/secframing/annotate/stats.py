@@ -8,16 +8,20 @@ from typing import Any
 
 from secframing.annotate.agreement import agreement, pair_passes
 from secframing.annotate.gold import ANNOTATIONS, gold_frame, load_pass
+import pandas as pd
+
 from secframing.labels import DEVICES
 
 
-def dataset_stats(root: Path = ANNOTATIONS, with_agreement: bool = True) -> dict[str, Any]:
+def dataset_stats(root: Path = ANNOTATIONS, with_agreement: bool = True, gold: pd.DataFrame | None = None,
+                  articles: dict[str, Any] | None = None) -> dict[str, Any]:
     """Counts per layer, label, outlet, category, stratum and split, plus agreement (needs ../shared
-    for outlet and category, which come from the articles)."""
+    for outlet and category, which come from the articles). ``gold``/``articles`` may be passed in by a
+    caller that already loaded them."""
     from secframing.annotate.standoff import shared_articles
 
-    df = gold_frame(root, with_text=False)
-    arts = shared_articles()
+    arts = articles or shared_articles()
+    df = (gold if gold is not None else gold_frame(root, with_text=False)).copy()
     df["outlet"] = df["article_id"].map(lambda i: arts[i].outlet if i in arts else None)
     df["category"] = df["article_id"].map(lambda i: (arts[i].category or "(none)") if i in arts else None)
     content = df[df["framing"].isin(["promotional", "factual"])]

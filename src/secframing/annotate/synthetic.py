@@ -54,6 +54,14 @@ def load_synthetic(folder: Path = SYNTHETIC_DIR) -> pd.DataFrame:
     return df
 
 
+def synthetic_report(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
+    """Detectability per label for all synthetic files together and for each file."""
+    labels = ("promotional", "factual", "other")
+    return {"synthetic_sentences": len(synthetic),
+            "by_label": [detectability(real, synthetic, lab) for lab in labels],
+            "by_source": {src: [detectability(real, g, lab) for lab in labels] for src, g in synthetic.groupby("source")}}
+
+
 def detectability(real: pd.DataFrame, synthetic: pd.DataFrame, label: str, folds: int = 5, seed: int = 0,
                   max_per_class: int = 600) -> dict[str, Any]:
     """Cross-validated accuracy/AUC of telling synthetic from real sentences that share ``label``."""

@@ -82,11 +82,6 @@ def hydrate_fields(gold: list[dict[str, Any]], articles: dict[str, Article]) -> 
     return out
 
 
-def _boundaries(spans: list[tuple[int, int]]) -> set[int]:
-    # internal boundaries: the end of every sentence but the last
-    return {b for _, b in spans[:-1]}
-
-
 def score(pairs: list[tuple[dict[str, Any], str]]) -> SegmentationScores:
     """Compare the segmenter with the gold spans field by field."""
     s = SegmentationScores()
@@ -97,7 +92,6 @@ def score(pairs: list[tuple[dict[str, Any], str]]) -> SegmentationScores:
         s.n_gold += len(gold)
         s.n_pred += len(pred)
         s.exact += len(set(gold) & set(pred))
-        gb, pb = _boundaries(gold), _boundaries(pred)
         # a boundary is where one sentence ends; compare by the start of the following one
         gstarts, pstarts = {a for a, _ in gold[1:]}, {a for a, _ in pred[1:]}
         s.boundary_tp += len(gstarts & pstarts)
@@ -107,15 +101,15 @@ def score(pairs: list[tuple[dict[str, Any], str]]) -> SegmentationScores:
             s.errors.append({"article_id": rec["article_id"], "field": rec["field"], "offset": a,
                              "kind": "spurious split" if a in pstarts else "missed split",
                              "context": text[max(0, a - 30): a + 30]})
-        del gb, pb
     return s
 
 
 def evaluate_segmentation(path: str | Path = GOLD_PATH) -> SegmentationScores:
     """Score the segmenter on the gold file, hydrating texts from ``../shared``."""
     articles = {a.id: a for a in read_shared_corpus().articles}
-    articles.update({a.id: a for a in read_seed_articles()})
-    seed_ids = {a.id for a in read_seed_articles()}
+    seeds = read_seed_articles()
+    articles.update({a.id: a for a in seeds})
+    seed_ids = {a.id for a in seeds}
     gold = load_gold(path)
     for rec in gold:  # the gold names seeds by "seed_<stem>"
         if rec["article_id"].startswith("seed_") and rec["article_id"] not in seed_ids:

@@ -253,10 +253,7 @@ def make_article(record: dict[str, Any], fallback_id: str, rules: ArticleRules) 
     if outlet is None:
         outlet = rules.default_outlet
         warnings.append("outlet_missing")
-    try:
-        date = normalise_date(record.get("date"))
-    except RowError:
-        raise
+    date = normalise_date(record.get("date"))
     extra = {k: v for k, v in record.items() if k not in CORE_FIELDS + OPTIONAL_FIELDS + ("warnings",)}
     return Article(
         id=art_id,

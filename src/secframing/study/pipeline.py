@@ -18,11 +18,11 @@ import pandas as pd
 from secframing.io.readers import read_articles
 from secframing.io.schema import Article, ArticleRules
 from secframing.labels import DEVICES, FRAMING_LABELS
-from secframing.manifest import build_manifest, file_info, now_iso, write_json
+from secframing.manifest import build_manifest, file_info, now_iso, write_json, write_jsonl
 from secframing.models.base import SentenceModel, load_model
 from secframing.paths import DEFAULT_MODEL_DIR, DEMO_CORPUS
 from secframing.select.relevance import RelevanceConfig, RelevanceScorer
-from secframing.text.segment import segment
+from secframing.text.segment import segment_article
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,12 @@ class StudyResult:
 
 
 def _sentence_rows(article: Article, model: SentenceModel) -> list[dict[str, Any]]:
-    fields = [("title", article.title)] if article.title else []
-    fields.append(("text", article.text))
-    spans = [(name, seg) for name, text in fields for seg in segment(text)]
-    preds = model.predict_many([seg.text for _, seg in spans])
+    units = segment_article(article)
+    preds = model.predict_many([u["text"] for u in units])
     rows = []
-    for i, ((name, seg), pred) in enumerate(zip(spans, preds)):
+    for i, (u, pred) in enumerate(zip(units, preds)):
         rows.append({
-            "article_id": article.id, "sentence": i, "field": name, "start": seg.start, "end": seg.end,
-            "text": seg.text, "label": pred.label, "score": round(pred.score, 4),
+            **u, "sentence": i, "label": pred.label, "score": round(pred.score, 4),
             **{f"p_{k}": pred.probs[k] for k in FRAMING_LABELS},
             "devices": list(pred.devices),
             "cues": [e["cue"] for e in pred.evidence if "cue" in e],
@@ -113,9 +110,7 @@ def run_study(config: StudyConfig, progress: bool = False) -> StudyResult:
 
     read = read_articles(config.corpus, config.rules, config.format, config.encoding)
     timings["read"] = time.perf_counter() - t0
-    with open(out / "rejects.jsonl", "w", encoding="utf-8") as fh:
-        for rej in read.rejects:
-            fh.write(json.dumps(rej.to_dict(), ensure_ascii=False) + "\n")
+    write_jsonl(out / "rejects.jsonl", (rej.to_dict() for rej in read.rejects))
 
     model = load_model(config.model)
     scorer = RelevanceScorer(config.relevance)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from secframing.paths import LEXICON_DIR
 
@@ -159,6 +159,13 @@ def _split_line(line: str, offset: int, furniture: tuple[re.Pattern[str], re.Pat
         if stripped:
             lead = len(piece) - len(piece.lstrip())
             yield offset + a + lead, offset + a + lead + len(stripped)
+
+
+def segment_article(article: Any) -> list[dict[str, Any]]:
+    """Every sentence of an article's title and then text, as ``article_id, field, start, end, text``
+    records (offsets into that field)."""
+    return [{"article_id": article.id, "field": fld, "start": s.start, "end": s.end, "text": s.text}
+            for fld, text in (("title", article.title), ("text", article.text)) for s in segment(text or "")]
 
 
 def segment(text: str, furniture: bool = True) -> list[Segment]:
