@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +25,9 @@ from secframing.labels import DEVICES, FRAMING_LABELS
 from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, write_json
 from secframing.models.base import Prediction, SentenceModel
 from secframing.models.lexicon import LexiconConfig, LexiconModel
+from secframing.models.embeddings import EmbeddingsConfig
 from secframing.models.tfidf import TfidfConfig, TfidfModel, TfidfMultiLabel
+from secframing.models.transformer import TransformerConfig
 from secframing.paths import DATA_DIR, REPO_ROOT
 
 
@@ -40,7 +42,9 @@ class EvalSet:
 class ExperimentConfig:
     name: str
     task: Literal["framing", "sentiment", "subjectivity", "persuasion", "mac_sentiment"] = "framing"
-    backend: Literal["lexicon", "tfidf", "ensemble"] = "lexicon"
+    backend: Literal["lexicon", "tfidf", "embeddings", "transformer", "ensemble"] = "lexicon"
+    ensemble_learner: Literal["tfidf", "embeddings", "transformer"] = "tfidf"
+    """Ensemble only: the learned model whose decisions the lexicon's promotional calls override."""
     description: str = ""
     seeds: tuple[int, ...] = (20261122,)
     synthetic_weight: float = 0.0
@@ -54,6 +58,8 @@ class ExperimentConfig:
     bootstrap_resamples: int = 1000
     lexicon: LexiconConfig = field(default_factory=LexiconConfig)
     tfidf: TfidfConfig = field(default_factory=TfidfConfig)
+    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
     eval: tuple[EvalSet, ...] = ()
 
     def __post_init__(self) -> None:
@@ -119,12 +125,33 @@ def _tfidf_config(cfg: ExperimentConfig, seed: int) -> TfidfConfig:
     return TfidfConfig(**{**values, "seed": seed})
 
 
-def _fit_tfidf(cfg: ExperimentConfig, data: TaskData, seed: int) -> TfidfModel:
+def _training_rows(cfg: ExperimentConfig, data: TaskData, seed: int) -> Any:
     train = data.train
     if cfg.max_train:
         train = train.sample(n=min(cfg.max_train, len(train)), random_state=seed)
-    return TfidfModel(_tfidf_config(cfg, seed), data.labels, cfg.task).fit(train["text"].tolist(), train["label"].tolist(),
-                                                        train["weight"].tolist())
+    return train
+
+
+def build_learner(cfg: ExperimentConfig, labels: tuple[str, ...], seed: int) -> SentenceModel:
+    """An unfitted model of the config's learned backend (the ensemble's ``ensemble_learner``)."""
+    backend = cfg.ensemble_learner if cfg.backend == "ensemble" else cfg.backend
+    if backend == "tfidf":
+        return TfidfModel(_tfidf_config(cfg, seed), labels, cfg.task)
+    if backend == "embeddings":
+        from secframing.models.embeddings import EmbeddingsModel
+
+        return EmbeddingsModel(replace(cfg.embeddings, seed=seed), labels, cfg.task)
+    if backend == "transformer":
+        from secframing.models.transformer import TransformerModel
+
+        return TransformerModel(replace(cfg.transformer, seed=seed), labels, cfg.task)
+    raise ValueError(f"backend {backend!r} does not learn from data")
+
+
+def _fit(cfg: ExperimentConfig, data: TaskData, seed: int) -> SentenceModel:
+    train = _training_rows(cfg, data, seed)
+    return build_learner(cfg, data.labels, seed).fit(train["text"].tolist(), train["label"].tolist(),
+                                                     train["weight"].tolist())
 
 
 def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -151,7 +178,7 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         data = load_task(TaskSpec(cfg.task, cfg.synthetic_weight, cfg.seeds[0]))
         best, best_f1, per_seed = None, -1.0, []
         for seed in cfg.seeds:
-            candidate = _fit_tfidf(cfg, data, seed)
+            candidate = _fit(cfg, data, seed)
             f1 = round(macro_f1(data.dev["label"].tolist(), candidate.predict(data.dev["text"].tolist()), data.labels), 4)
             per_seed.append({"seed": seed, "dev_macro_f1": f1})
             if f1 > best_f1:

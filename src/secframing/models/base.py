@@ -46,6 +46,8 @@ class SentenceModel(abc.ABC):
     backend: ClassVar[str]
     labels: tuple[str, ...] = FRAMING_LABELS
     tasks: tuple[str, ...] = ("framing",)
+    devices: Any = None
+    """Optional multi-label devices head (``predict_sets(texts)``, ``save(dir)``); see :meth:`with_devices`."""
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentenceModel:  # pragma: no cover - per backend
         raise NotImplementedError(f"{self.backend} does not learn from data")
@@ -63,6 +65,30 @@ class SentenceModel(abc.ABC):
     def predict_proba(self, texts: Sequence[str]) -> list[list[float]]:
         """Probabilities in the order of ``self.labels``."""
         return [[p.probs[label] for label in self.labels] for p in self.predict_many(texts)]
+
+    def with_devices(self, texts: Sequence[str], preds: list[Prediction]) -> list[Prediction]:
+        """Give the devices head's devices to the sentences predicted promotional (no-op without a head)."""
+        if self.devices is None:
+            return preds
+        promo = [i for i, p in enumerate(preds) if p.label == "promotional"]
+        out = list(preds)
+        for i, devs in zip(promo, self.devices.predict_sets([texts[i] for i in promo])):
+            out[i] = Prediction(out[i].label, out[i].probs, devs, out[i].evidence)
+        return out
+
+    def save_devices(self, directory: Path, files: dict[str, str]) -> dict[str, Any] | None:
+        """Save the devices head beside the model; adds its file hash to ``files``; returns its meta."""
+        if self.devices is None:
+            return None
+        info = self.devices.save(directory)
+        files[info["file"]] = info["sha256"]
+        return info
+
+    def load_devices(self, directory: Path, meta: dict[str, Any]) -> None:
+        if meta.get("devices"):
+            from secframing.models.tfidf import TfidfMultiLabel
+
+            self.devices = TfidfMultiLabel.load(directory, meta["devices"])
 
     @abc.abstractmethod
     def save(self, directory: str | Path) -> Path:
@@ -124,4 +150,12 @@ def load_model(directory: str | Path) -> SentenceModel:
         from secframing.models.tfidf import TfidfModel
 
         return TfidfModel.load(directory, meta)
+    if backend == "embeddings":
+        from secframing.models.embeddings import EmbeddingsModel
+
+        return EmbeddingsModel.load(directory, meta)
+    if backend == "transformer":
+        from secframing.models.transformer import TransformerModel
+
+        return TransformerModel.load(directory, meta)
     raise ModelLoadError(f"{directory}: unknown backend {backend!r}")

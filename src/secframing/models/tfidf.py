@@ -47,8 +47,6 @@ class TfidfModel(SentenceModel):
         self.labels = tuple(labels)
         self.task = task
         self.pipeline: Pipeline | None = None
-        self.devices: TfidfMultiLabel | None = None
-        """Optional devices head: its devices are given to sentences predicted promotional."""
 
     @property
     def tasks(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -99,11 +97,7 @@ class TfidfModel(SentenceModel):
             probs = {lab: 0.0 for lab in self.labels}
             probs.update({c: float(p) for c, p in zip(classes, row)})
             out.append(Prediction(max(probs, key=probs.get), {k: round(v, 6) for k, v in probs.items()}))
-        if self.devices is not None:
-            promo = [i for i, p in enumerate(out) if p.label == "promotional"]
-            for i, devs in zip(promo, self.devices.predict_sets([texts[i] for i in promo])):
-                out[i] = Prediction(out[i].label, out[i].probs, devs)
-        return out
+        return self.with_devices(texts, out)
 
     def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
         import skops.io as sio
@@ -114,9 +108,7 @@ class TfidfModel(SentenceModel):
         directory.mkdir(parents=True, exist_ok=True)
         sio.dump(self.pipeline, directory / "pipeline.skops")
         files = {"pipeline.skops": sha256_bytes((directory / "pipeline.skops").read_bytes())}
-        devices = self.devices.save(directory) if self.devices is not None else None
-        if devices:
-            files[devices["file"]] = devices["sha256"]
+        devices = self.save_devices(directory, files)
         meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
                 "tasks": list(self.tasks), "labels": label_schema(), "model_labels": list(self.labels),
                 "task": self.task, "config": asdict(self.config), "devices": devices, "files": files,
@@ -128,8 +120,7 @@ class TfidfModel(SentenceModel):
     def load(cls, directory: Path, meta: dict[str, Any]) -> TfidfModel:
         model = cls(_config(meta), meta.get("model_labels", FRAMING_LABELS), meta.get("task", "framing"))
         model.pipeline = load_skops(directory / "pipeline.skops")
-        if meta.get("devices"):
-            model.devices = TfidfMultiLabel.load(directory, meta["devices"])
+        model.load_devices(directory, meta)
         return model
 
 
