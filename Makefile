@@ -14,7 +14,7 @@ STUDY_ARGS ?=
 help:
 	@echo "make study [CORPUS=path OUT=dir]  run the framing study (default: bundled demo corpus -> reports/study/)"
 	@echo "make test                         run the whole test suite"
-	@echo "make models                       rebuild models/default from configs/experiments/framing_default.toml"
+	@echo "make models                       rebuild models/default and models/sentiment (framing_default.toml, sentiment_layered.toml)"
 	@echo "make results                      run every configs/experiments/*.toml into runs/ and regenerate models/RESULTS.md"
 	@echo "make eval                         segmentation and relevance scores against data/eval (needs ../shared)"
 
@@ -38,10 +38,10 @@ test: $(VENV)/.dev
 
 models: $(VENV)/.app
 	$(BIN)/secframing train --config configs/experiments/framing_default.toml --output models/default
+	$(BIN)/secframing train --config configs/experiments/sentiment_layered.toml --output models/sentiment
 
 results: $(VENV)/.app
-	for c in configs/experiments/*.toml; do n=$$(basename $$c .toml); $(BIN)/secframing train --config $$c --output runs/$$n || exit 1; done
-	$(BIN)/secframing report --runs runs --output models/RESULTS.md
+	$(BIN)/secframing results --configs configs/experiments --runs runs --output models/RESULTS.md
 
 eval: $(VENV)/.app
 	$(BIN)/secframing eval segmentation

@@ -149,6 +149,25 @@ def report(
     typer.echo(f"wrote {path}")
 
 
+@app.command()
+def results(
+    configs: Path = typer.Option(Path("configs/experiments"), help="Folder of experiment configs to run."),
+    runs: Path = typer.Option(Path("runs"), help="Folder for the run directories."),
+    output: Path = typer.Option(Path("models/RESULTS.md"), help="Markdown file to write."),
+    only: list[str] = typer.Option([], help="Run only these experiments (config file names without .toml)."),
+) -> None:
+    """Run every experiment config into runs/ and regenerate models/RESULTS.md from the run directories."""
+    from secframing.experiments.results import write_results
+    from secframing.experiments.runner import run_all
+
+    try:
+        for r in run_all(configs, runs, tuple(only)):
+            typer.echo(f"{r['experiment']}: " + (f"skipped ({r['skipped']})" if "skipped" in r else f"dev macro-F1 {r['dev']}"))
+    except USER_ERRORS as exc:
+        _fail(exc)
+    typer.echo(f"wrote {write_results(runs, output)}")
+
+
 @data_app.command("inventory")
 def data_inventory() -> None:
     """List every shared data file with its size and sha256 (JSON)."""

@@ -123,8 +123,16 @@ def _deepcopy(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deepcopy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
-def load_config(cls: type[T], path: str | Path, overrides: Sequence[str] = ()) -> T:
-    """Read a TOML file into the frozen dataclass ``cls``; errors name the file and the key."""
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = _deepcopy(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
+def read_toml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a TOML file; a top-level ``extends = "other.toml"`` (relative to the file) is read first and
+    this file's keys override it, table by table, so an ablation arm states only what it changes."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -132,7 +140,20 @@ def load_config(cls: type[T], path: str | Path, overrides: Sequence[str] = ()) -
         raise ConfigError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return from_dict(cls, data, overrides, source=str(path))
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends must be a file name, got {parent!r}")
+    base_path = (path.parent / parent).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ConfigError(f"{path}: extends {parent!r} forms a cycle")
+    return _merge(read_toml(base_path, (*_seen, path.resolve())), data)
+
+
+def load_config(cls: type[T], path: str | Path, overrides: Sequence[str] = ()) -> T:
+    """Read a TOML file (with ``extends``) into the frozen dataclass ``cls``; errors name the file and key."""
+    return from_dict(cls, read_toml(path), overrides, source=str(path))
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -42,9 +42,13 @@ class EvalSet:
 class ExperimentConfig:
     name: str
     task: Literal["framing", "sentiment", "subjectivity", "persuasion", "mac_sentiment"] = "framing"
-    backend: Literal["lexicon", "tfidf", "embeddings", "transformer", "ensemble"] = "lexicon"
+    backend: Literal["lexicon", "tfidf", "embeddings", "transformer", "ensemble", "layered"] = "lexicon"
     ensemble_learner: Literal["tfidf", "embeddings", "transformer"] = "tfidf"
-    """Ensemble only: the learned model whose decisions the lexicon's promotional calls override."""
+    """Ensemble and layered: the learned model (ensemble: overridden by the lexicon's promotional calls;
+    layered: the negative-vs-neutral component)."""
+    framing_model: str = "models/default"
+    """Layered sentiment only: the framing model whose promotional calls are the positive sentences
+    (trained on the same gold train split, so dev and test stay unseen)."""
     description: str = ""
     seeds: tuple[int, ...] = (20261122,)
     synthetic_weight: float = 0.0
@@ -54,7 +58,18 @@ class ExperimentConfig:
     devices_synthetic_weight: float = 1.0
     evaluate_test: bool = True
     max_train: int = 0
-    """Use at most this many training rows (0 = all): for smoke tests and learning curves."""
+    """Use at most this many training rows (0 = all): for smoke tests."""
+    max_eval: int = 0
+    """Score at most this many dev/test rows (0 = all; a seeded sample): for smoke tests only."""
+    transfer: tuple[str, ...] = ()
+    """In-domain tasks: external tasks whose training rows are added, relabelled (see ``tasks.TRANSFER_MAPS``)."""
+    transfer_weight: float = 0.3
+    learning_curve: tuple[int, ...] = ()
+    """Also fit on this many training sentences (a seeded sample per seed) and record dev macro-F1."""
+    ablation: str = ""
+    """Name of the ablation this run belongs to (RESULTS.md puts runs with the same name side by side)."""
+    arm: str = ""
+    """This run's arm in its ablation, e.g. "gold only", "+ synthetic"."""
     bootstrap_resamples: int = 1000
     lexicon: LexiconConfig = field(default_factory=LexiconConfig)
     tfidf: TfidfConfig = field(default_factory=TfidfConfig)
@@ -65,6 +80,8 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if self.backend in ("lexicon", "ensemble") and self.task != "framing":
             raise ValueError(f"the {self.backend} backend only does the framing task")
+        if self.backend == "layered" and self.task != "sentiment":
+            raise ValueError("the layered backend only does the sentiment task")
         if not self.seeds:
             raise ValueError("seeds must list at least one seed")
 
@@ -132,8 +149,24 @@ def _training_rows(cfg: ExperimentConfig, data: TaskData, seed: int) -> Any:
     return train
 
 
+def _limit_eval(cfg: ExperimentConfig, data: TaskData) -> TaskData:
+    if not cfg.max_eval:
+        return data
+    for split in ("dev", "test"):
+        df = getattr(data, split)
+        if df is not None and len(df) > cfg.max_eval:
+            setattr(data, split, df.sample(n=cfg.max_eval, random_state=cfg.seeds[0]).reset_index(drop=True))
+    return data
+
+
 def build_learner(cfg: ExperimentConfig, labels: tuple[str, ...], seed: int) -> SentenceModel:
     """An unfitted model of the config's learned backend (the ensemble's ``ensemble_learner``)."""
+    if cfg.backend == "layered":
+        from secframing.models.base import load_model
+        from secframing.models.layered import REST, LayeredSentimentModel
+
+        rest = build_learner(replace(cfg, backend=cfg.ensemble_learner), REST, seed)
+        return LayeredSentimentModel(load_model(_resolve(cfg.framing_model)), rest, cfg.framing_model)
     backend = cfg.ensemble_learner if cfg.backend == "ensemble" else cfg.backend
     if backend == "tfidf":
         return TfidfModel(_tfidf_config(cfg, seed), labels, cfg.task)
@@ -148,10 +181,25 @@ def build_learner(cfg: ExperimentConfig, labels: tuple[str, ...], seed: int) -> 
     raise ValueError(f"backend {backend!r} does not learn from data")
 
 
-def _fit(cfg: ExperimentConfig, data: TaskData, seed: int) -> SentenceModel:
-    train = _training_rows(cfg, data, seed)
+def _fit(cfg: ExperimentConfig, data: TaskData, seed: int, n: int = 0) -> SentenceModel:
+    train = _training_rows(cfg, data, seed) if not n else data.train.sample(n=min(n, len(data.train)), random_state=seed)
     return build_learner(cfg, data.labels, seed).fit(train["text"].tolist(), train["label"].tolist(),
                                                      train["weight"].tolist())
+
+
+def learning_curve(cfg: ExperimentConfig, data: TaskData) -> list[dict[str, Any]]:
+    """Dev macro-F1 of the learned model fitted on growing seeded samples of the training sentences
+    (mean and spread over the config's seeds); sizes beyond the training set are capped."""
+    points = []
+    pool = len(data.train) if not cfg.max_train else min(cfg.max_train, len(data.train))
+    sizes = sorted({min(n, pool) if n else pool for n in cfg.learning_curve})
+    dev_gold = data.dev["label"].tolist()
+    for n in sizes:
+        scores = [macro_f1(dev_gold, _fit(cfg, data, seed, n).predict(data.dev["text"].tolist()), data.labels)
+                  for seed in cfg.seeds]
+        points.append({"n_train": n, "dev_macro_f1_mean": round(float(np.mean(scores)), 4),
+                       "dev_macro_f1_sd": round(float(np.std(scores)), 4), "seeds": len(scores)})
+    return points
 
 
 def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -160,7 +208,8 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
     cfg = load_config(ExperimentConfig, config_path, overrides)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    metrics: dict[str, Any] = {"experiment": cfg.name, "task": cfg.task, "backend": cfg.backend}
+    metrics: dict[str, Any] = {"experiment": cfg.name, "task": cfg.task, "backend": cfg.backend,
+                               "ablation": cfg.ablation, "arm": cfg.arm}
     inputs = [file_info(config_path)]
     data: TaskData | None = None
     model: SentenceModel
@@ -175,12 +224,14 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         if shared_dir(required=False) is not None:
             data = load_task(TaskSpec("framing"))
     else:
-        data = load_task(TaskSpec(cfg.task, cfg.synthetic_weight, cfg.seeds[0]))
+        data = _limit_eval(cfg, load_task(TaskSpec(cfg.task, cfg.synthetic_weight, cfg.seeds[0], cfg.transfer,
+                                                   cfg.transfer_weight)))
         best, best_f1, per_seed = None, -1.0, []
         for seed in cfg.seeds:
             candidate = _fit(cfg, data, seed)
+            tuned = candidate.tune(data.dev["text"].tolist(), data.dev["label"].tolist()) if hasattr(candidate, "tune") else None
             f1 = round(macro_f1(data.dev["label"].tolist(), candidate.predict(data.dev["text"].tolist()), data.labels), 4)
-            per_seed.append({"seed": seed, "dev_macro_f1": f1})
+            per_seed.append({"seed": seed, "dev_macro_f1": f1, **({"tuned_on_dev": tuned} if tuned else {})})
             if f1 > best_f1:
                 best, best_f1 = candidate, f1
         assert best is not None
@@ -189,6 +240,8 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         metrics["seeds"] = per_seed
         metrics["dev_macro_f1_mean"] = round(float(np.mean([s["dev_macro_f1"] for s in per_seed])), 4)
         metrics["dev_macro_f1_sd"] = round(float(np.std([s["dev_macro_f1"] for s in per_seed])), 4)
+        if cfg.learning_curve:
+            metrics["learning_curve"] = learning_curve(cfg, data)
         if cfg.devices_head and cfg.task == "framing":
             ddata = load_task(TaskSpec("devices", cfg.devices_synthetic_weight))
             tr = ddata.train.sample(n=min(cfg.max_train, len(ddata.train)), random_state=0) if cfg.max_train else ddata.train
@@ -252,4 +305,33 @@ def evaluate_model(config_path: str | Path, model_dir: str | Path, test: bool = 
             continue
         preds = model.predict_many(df["text"].tolist())
         out[split] = _report(df["label"].tolist(), preds, data.labels, cfg.bootstrap_resamples, cfg.seeds[0])
+    return out
+
+
+def run_all(configs: str | Path, runs: str | Path, only: tuple[str, ...] = (),
+            overrides: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Train every experiment config in ``configs`` into ``runs/NAME``. A run that cannot be made here
+    for want of a resource outside the project (a hub model offline, an optional package missing) is
+    recorded in ``runs/NAME/skipped.json`` with the reason, so RESULTS.md lists it; any other error stops."""
+    out = []
+    for path in sorted(Path(configs).glob("*.toml")):
+        if path.name == "targets.toml" or (only and path.stem not in only):
+            continue
+        cfg = load_config(ExperimentConfig, path, overrides)
+        run_dir = Path(runs) / path.stem
+        try:
+            metrics = train(path, run_dir, overrides)
+        except (OSError, ImportError) as exc:
+            if cfg.backend not in ("transformer", "embeddings") and cfg.ensemble_learner == "tfidf":
+                raise
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            run_dir.mkdir(parents=True, exist_ok=True)
+            for stale in ("metrics.json", "model.json"):
+                (run_dir / stale).unlink(missing_ok=True)
+            write_json(run_dir / "skipped.json", {"experiment": cfg.name, "task": cfg.task, "backend": cfg.backend,
+                                                  "reason": reason, "time": now_iso()})
+            out.append({"experiment": cfg.name, "skipped": reason})
+            continue
+        (run_dir / "skipped.json").unlink(missing_ok=True)
+        out.append({"experiment": cfg.name, "dev": (metrics.get("dev") or {}).get("macro_f1")})
     return out

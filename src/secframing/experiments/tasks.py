@@ -21,6 +21,17 @@ from secframing.text.normalize import normalize
 IN_DOMAIN = ("framing", "devices", "sentiment")
 EXTERNAL = ("subjectivity", "persuasion", "mac_sentiment")
 
+TRANSFER_MAPS: dict[tuple[str, str], dict[str, str]] = {
+    # MAC's labels are sentiment in general, ours sentiment toward the security institutions: same names,
+    # a looser target
+    ("sentiment", "mac_sentiment"): {"positive": "positive", "neutral": "neutral", "negative": "negative"},
+    # crude proxies, measured as an ablation: persuasive or subjective text stands in for promotional,
+    # the rest for factual
+    ("framing", "persuasion"): {"true": "promotional", "false": "factual"},
+    ("framing", "subjectivity"): {"SUBJ": "promotional", "OBJ": "factual"},
+}
+"""(in-domain task, external task) -> external label -> in-domain label, for transfer ablations."""
+
 
 @dataclass(frozen=True)
 class TaskSpec:
@@ -28,12 +39,19 @@ class TaskSpec:
     synthetic_weight: float = 0.0
     """Weight of each synthetic training sentence relative to a real one (0 = not used)."""
     seed: int = 20261122
+    transfer: tuple[str, ...] = ()
+    """External tasks whose training rows are added, relabelled by :data:`TRANSFER_MAPS` (transfer ablation)."""
+    transfer_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.task not in TASK_LABELS:
             raise ValueError(f"unknown task {self.task!r}; valid: {sorted(TASK_LABELS)}")
-        if self.synthetic_weight < 0:
-            raise ValueError("synthetic_weight must be >= 0")
+        if self.synthetic_weight < 0 or self.transfer_weight < 0:
+            raise ValueError("synthetic_weight and transfer_weight must be >= 0")
+        for src in self.transfer:
+            if (self.task, src) not in TRANSFER_MAPS:
+                valid = sorted(s for t, s in TRANSFER_MAPS if t == self.task)
+                raise ValueError(f"no transfer mapping from {src!r} to task {self.task!r}; valid: {valid}")
 
 
 @dataclass
@@ -114,26 +132,39 @@ def load_task(spec: TaskSpec) -> TaskData:
             sf["stratum"] = "synthetic"
             train = pd.concat([train, sf], ignore_index=True)
             sources.append("data/synthetic")
+        for src in spec.transfer:
+            mapping = TRANSFER_MAPS[(task, src)]
+            ext_train, _, _, source = _external(src, spec.seed)
+            ext = _frame(ext_train[ext_train["label"].isin(mapping)], "label", False)
+            ext["label"] = ext["label"].map(mapping)
+            ext["weight"] = spec.transfer_weight
+            ext["stratum"] = f"transfer:{src}"
+            train = pd.concat([train, ext], ignore_index=True)
+            sources.append(f"{source} (transfer, {mapping})")
         train, removed = leakage_guard(train, frames["dev"], frames["test"])
         return TaskData(task, labels, multilabel, train, frames["dev"], frames["test"], removed, tuple(sources))
-    from secframing.io import adapters
-
-    if task == "subjectivity":
-        tr, dv, te = adapters.read_thatiar("train"), adapters.read_thatiar("dev"), None
-        sources.append("external/checkthat2025_subj_ar_thatiar")
-    elif task == "persuasion":
-        tr, dv, te = adapters.read_araieval("1A", "train"), adapters.read_araieval("1A", "dev"), None
-        sources.append("external/araieval2023_task1")
-    else:
-        mac = adapters.read_mac()
-        mac = mac[~mac["text"].map(normalize).duplicated()].reset_index(drop=True)
-        tr, dv, te = _split_seeded(mac, spec.seed)
-        sources.append("external/mac_moroccan_sentiment (seeded 80/10/10 split)")
+    tr, dv, te, source = _external(task, spec.seed)
+    sources.append(source)
     frames = [None if df is None else _frame(df, "label", False) for df in (tr, dv, te)]
     # repeated texts (MAC has many retweets) would otherwise sit on both sides of a split
     frames[0] = frames[0][~frames[0]["text"].map(normalize).duplicated()].reset_index(drop=True)
     train, removed = leakage_guard(frames[0], frames[1], frames[2])
     return TaskData(task, labels, False, train, frames[1], frames[2], removed, tuple(sources))
+
+
+def _external(task: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, str]:
+    """An external dataset's train, dev and test (None where sealed) frames, with its source note."""
+    from secframing.io import adapters
+
+    if task == "subjectivity":
+        return adapters.read_thatiar("train"), adapters.read_thatiar("dev"), None, "external/checkthat2025_subj_ar_thatiar"
+    if task == "persuasion":
+        return (adapters.read_araieval("1A", "train"), adapters.read_araieval("1A", "dev"), None,
+                "external/araieval2023_task1")
+    mac = adapters.read_mac()
+    mac = mac[~mac["text"].map(normalize).duplicated()].reset_index(drop=True)
+    tr, dv, te = _split_seeded(mac, seed)
+    return tr, dv, te, "external/mac_moroccan_sentiment (seeded 80/10/10 split)"
 
 
 def describe(data: TaskData) -> dict[str, Any]:

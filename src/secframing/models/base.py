@@ -150,6 +150,10 @@ def load_model(directory: str | Path) -> SentenceModel:
         from secframing.models.tfidf import TfidfModel
 
         return TfidfModel.load(directory, meta)
+    if backend == "layered_sentiment":
+        from secframing.models.layered import LayeredSentimentModel
+
+        return LayeredSentimentModel.load(directory, meta)
     if backend == "embeddings":
         from secframing.models.embeddings import EmbeddingsModel
 

@@ -1,0 +1,109 @@
+"""Experiment machinery: config inheritance, transfer data, the layered sentiment model, RESULTS.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO
+
+from secframing.config import ConfigError, load_config
+from secframing.experiments.results import collect, render
+from secframing.experiments.runner import ExperimentConfig
+from secframing.experiments.tasks import TaskSpec
+from secframing.models import load_model
+from secframing.models.layered import LayeredSentimentModel
+from secframing.models.tfidf import TfidfConfig, TfidfModel
+from secframing.paths import REPO_ROOT
+
+EXP = REPO_ROOT / "configs" / "experiments"
+AR_NEGATIVE = "اتهمت الجمعية عناصر من الشرطة بتعنيف محتجين سلميين وطالبت بفتح تحقيق في تجاوزات رجال الأمن."
+
+
+def test_ablation_arm_states_only_what_it_changes():
+    base = load_config(ExperimentConfig, EXP / "framing_tfidf.toml")
+    arm = load_config(ExperimentConfig, EXP / "framing_tfidf_transfer.toml")
+    assert arm.tfidf == base.tfidf and arm.seeds == base.seeds and arm.ablation == base.ablation
+    assert arm.transfer == ("persuasion", "subjectivity") and arm.learning_curve == () and base.learning_curve
+
+
+def test_extends_cycle_and_bad_override_are_clear_errors(tmp_path):
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\nname = "a"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\nname = "b"\n')
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(ExperimentConfig, tmp_path / "a.toml")
+    with pytest.raises(ConfigError, match="transfer_weight must be float"):
+        load_config(ExperimentConfig, EXP / "framing_tfidf_transfer.toml", ["transfer_weight=heavy"])
+
+
+def test_transfer_needs_a_known_mapping():
+    with pytest.raises(ValueError, match="no transfer mapping from 'mac_sentiment' to task 'framing'"):
+        TaskSpec("framing", transfer=("mac_sentiment",))
+
+
+def test_transfer_rows_are_relabelled_weighted_and_kept_out_of_held_out_splits(shared):
+    from secframing.experiments.tasks import load_task
+
+    plain = load_task(TaskSpec("sentiment"))
+    data = load_task(TaskSpec("sentiment", transfer=("mac_sentiment",), transfer_weight=0.25))
+    extra = data.train[data.train["stratum"] == "transfer:mac_sentiment"]
+    assert len(extra) > 1000 and set(extra["label"]) <= {"positive", "neutral", "negative"}
+    assert set(extra["weight"]) == {0.25}
+    assert len(data.dev) == len(plain.dev) and len(data.test) == len(plain.test)  # held-out splits untouched
+    assert any("transfer" in s for s in data.sources)
+
+
+def _rest_model() -> TfidfModel:
+    texts = [AR_NEGATIVE, "انتقد حقوقيون تعامل رجال الأمن مع المحتجين واتهموهم بالشطط في استعمال السلطة.",
+             AR_FACTUAL, "وأضاف المصدر أن البحث جار تحت إشراف النيابة العامة المختصة.", AR_OTHER,
+             "وقد تم إيداع المشتبه فيه تحت تدابير الحراسة النظرية."]
+    labels = ["negative", "negative", "neutral", "neutral", "neutral", "neutral"]
+    return TfidfModel(TfidfConfig(min_df=1, hashing_features=2 ** 12), ("negative", "neutral"), "sentiment").fit(texts, labels)
+
+
+def test_layered_sentiment_positive_is_the_framing_models_promotional_call(tmp_path, lexicon_model):
+    model = LayeredSentimentModel(lexicon_model, _rest_model(), "models/default/lexicon")
+    preds = model.predict_many([AR_PROMO, AR_FACTUAL, AR_NEGATIVE])
+    assert [p.label for p in preds] == ["positive", "neutral", "negative"]
+    assert all(abs(sum(p.probs.values()) - 1) < 1e-4 and set(p.probs) == {"positive", "neutral", "negative"} for p in preds)
+    # a threshold chosen on held-out sentences is saved with the model
+    info = model.tune([AR_PROMO, AR_FACTUAL, AR_NEGATIVE], ["positive", "neutral", "negative"])
+    assert 0 < info["negative_threshold"] <= 0.5
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert isinstance(loaded, LayeredSentimentModel) and loaded.negative_threshold == model.negative_threshold
+    assert loaded.predict_many([AR_PROMO, AR_NEGATIVE]) == model.predict_many([AR_PROMO, AR_NEGATIVE])
+    with pytest.raises(ValueError, match="must predict"):
+        LayeredSentimentModel(lexicon_model, lexicon_model)
+
+
+def _fake_run(root: Path, name: str, task: str, dev: float, test: float | None = None, **extra) -> None:
+    run = root / name
+    run.mkdir(parents=True)
+    def m(x):
+        return {"macro_f1": x, "macro_f1_ci95": [x - 0.05, x + 0.05], "n": 100, "per_class": {}}
+    metrics = {"experiment": name, "task": task, "backend": "tfidf", "dev": m(dev),
+               "test": m(test) if test is not None else None, "seeds": [{"seed": 1}, {"seed": 2}],
+               "dev_macro_f1_sd": 0.01, "data": {"train": {"n": 900}}, **extra}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "manifest.json").write_text(json.dumps({"git": {"commit": "abcdef123456", "dirty": False}}))
+
+
+def test_results_show_ablations_learning_curves_skips_and_target_gaps(tmp_path):
+    runs = tmp_path / "runs"
+    _fake_run(runs, "gold", "framing", 0.70, 0.68, ablation="framing: data", arm="gold only",
+              learning_curve=[{"n_train": 250, "dev_macro_f1_mean": 0.5, "dev_macro_f1_sd": 0.02, "seeds": 3},
+                              {"n_train": 900, "dev_macro_f1_mean": 0.7, "dev_macro_f1_sd": 0.01, "seeds": 3}])
+    _fake_run(runs, "synth", "framing", 0.66, 0.65, ablation="framing: data", arm="+ synthetic")
+    _fake_run(runs, "mac", "mac_sentiment", 0.86)
+    (runs / "bert").mkdir()
+    (runs / "bert" / "skipped.json").write_text(json.dumps({"experiment": "bert", "task": "framing",
+                                                             "backend": "transformer", "reason": "OSError: offline"}))
+    md = render(collect(runs), runs, {"framing": {"goal": 0.9, "split": "test", "why": "few positives."},
+                                      "mac_sentiment": {"goal": 0.85, "split": "dev", "why": "-"}})
+    assert "| gold only | `gold` | 900 | 0.700 (0.650–0.750) (±0.010) | 0.680 (0.630–0.730) |" in md
+    assert "| 250 | 0.500 | 0.020 |" in md
+    assert "not run here: OSError: offline" in md
+    assert "`gold` | 0.680 (0.630–0.730) | missed by 0.220 |" in md and "**framing** (missed by 0.220). few positives." in md
+    assert "| mac_sentiment | dev ≥ 0.85 | `mac` | 0.860 (0.810–0.910) | met |" in md
