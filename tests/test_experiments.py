@@ -107,3 +107,29 @@ def test_results_show_ablations_learning_curves_skips_and_target_gaps(tmp_path):
     assert "not run here: OSError: offline" in md
     assert "`gold` | 0.680 (0.630–0.730) | missed by 0.220 |" in md and "**framing** (missed by 0.220). few positives." in md
     assert "| mac_sentiment | dev ≥ 0.85 | `mac` | 0.860 (0.810–0.910) | met |" in md
+
+
+def test_results_command_runs_configs_and_records_what_cannot_run_here(shared, tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    from typer.testing import CliRunner
+
+    from secframing.cli import app
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # fail at once instead of retrying the unreachable hub
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "bert_subj.toml").write_text('name = "bert_subj"\ntask = "subjectivity"\nbackend = "transformer"\n'
+                                            'seeds = [1]\nmax_train = 50\n[transformer]\n'
+                                            'model_name_or_path = "no-such-org/no-such-model"\n', encoding="utf-8")
+    (configs / "tfidf_subj.toml").write_text('name = "tfidf_subj"\ntask = "subjectivity"\nbackend = "tfidf"\n'
+                                             'seeds = [1]\nmax_train = 200\nbootstrap_resamples = 100\n', encoding="utf-8")
+    runs, out = tmp_path / "runs", tmp_path / "RESULTS.md"
+    res = CliRunner().invoke(app, ["results", "--configs", str(configs), "--runs", str(runs), "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "bert_subj: skipped" in res.output and "tfidf_subj: dev macro-F1" in res.output
+    skipped = json.loads((runs / "bert_subj" / "skipped.json").read_text())
+    assert skipped["backend"] == "transformer" and "no-such-org/no-such-model" in skipped["reason"]
+    md = out.read_text(encoding="utf-8")
+    assert "`bert_subj` | transformer | — | not run here:" in md
+    dev = json.loads((runs / "tfidf_subj" / "metrics.json").read_text())["dev"]["macro_f1"]
+    assert f"`tfidf_subj` | tfidf | 1 | {dev:.3f}" in md

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from secframing.text.match import compile_cue, match_view
+from secframing.text.match import compile_cue, literal_anchors, match_view
 
 
 class LexiconError(ValueError):
@@ -28,6 +28,8 @@ class Cue:
     weight: float
     attrs: dict[str, Any] = field(default_factory=dict, compare=False)
     regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    anchors: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    """Every match contains one of these (see :func:`~secframing.text.match.literal_anchors`)."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.attrs.get(key, default)
@@ -62,6 +64,8 @@ class Lexicon:
         hits = []
         for cue in self.cues:
             assert cue.regex is not None
+            if cue.anchors is not None and not any(a in norm for a in cue.anchors):
+                continue
             for m in cue.regex.finditer(norm):
                 if m.end() == m.start():
                     continue
@@ -94,7 +98,7 @@ def load_lexicon(path: str | Path) -> Lexicon:
         except re.error as exc:
             raise LexiconError(f"{path}: cue {entry['id']!r}: bad pattern {entry['pattern']!r}: {exc}") from None
         attrs = {k: v for k, v in entry.items() if k not in ("id", "pattern", "weight")}
-        cues.append(Cue(entry["id"], entry["pattern"], float(entry["weight"]), attrs, regex))
+        cues.append(Cue(entry["id"], entry["pattern"], float(entry["weight"]), attrs, regex, literal_anchors(regex)))
     sections = {k: v for k, v in data.items() if k not in ("meta", "cue") and isinstance(v, list)}
     return Lexicon(meta.get("name", path.stem), str(path), hashlib.sha256(raw).hexdigest(), meta, tuple(cues), sections)
 

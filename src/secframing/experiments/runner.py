@@ -23,7 +23,7 @@ from secframing.experiments.metrics import classification_report, expected_calib
 from secframing.experiments.tasks import IN_DOMAIN, TaskData, TaskSpec, describe, load_task
 from secframing.labels import DEVICES, FRAMING_LABELS
 from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, write_json
-from secframing.models.base import Prediction, SentenceModel
+from secframing.models.base import ModelLoadError, Prediction, SentenceModel
 from secframing.models.lexicon import LexiconConfig, LexiconModel
 from secframing.models.embeddings import EmbeddingsConfig
 from secframing.models.tfidf import TfidfConfig, TfidfModel, TfidfMultiLabel
@@ -321,7 +321,7 @@ def run_all(configs: str | Path, runs: str | Path, only: tuple[str, ...] = (),
         run_dir = Path(runs) / path.stem
         try:
             metrics = train(path, run_dir, overrides)
-        except (OSError, ImportError) as exc:
+        except (OSError, ImportError, ModelLoadError) as exc:
             if cfg.backend not in ("transformer", "embeddings") and cfg.ensemble_learner == "tfidf":
                 raise
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"

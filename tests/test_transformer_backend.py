@@ -1,0 +1,257 @@
+"""The transformer backend on a tiny BERT built here (no hub access): learning, probabilities, seeds,
+safetensors-only persistence with hash and label checks, and a train -> predict run through the runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO, write_jsonl  # noqa: E402
+from secframing.config import load_config  # noqa: E402
+from secframing.labels import DEVICES, FRAMING_LABELS  # noqa: E402
+from secframing.models import ModelLoadError, load_model  # noqa: E402
+from secframing.models.base import sha256_bytes  # noqa: E402
+from secframing.models.transformer import TransformerConfig, TransformerModel, loss_weights  # noqa: E402
+from secframing.paths import CONFIG_DIR, DEMO_CORPUS  # noqa: E402
+
+CITIES = ["فاس", "الرباط", "طنجة", "مراكش", "أكادير", "وجدة", "مكناس", "سلا", "تطوان", "العيون"]
+# Team-written templates: each class has its own obvious words.
+TEMPLATES = {
+    "promotional": "وتبقى المديرية العامة للأمن الوطني بمدينة {} نموذجا يحتذى به ومسارا حافلا بالعطاء والإنجازات",
+    "factual": "أوقفت عناصر الشرطة القضائية بمدينة {} شخصين يشتبه في تورطهما في السرقة",
+    "other": "إرسال تعليق وشارك المقال مع أصدقائك من {} عبر البريد",
+}
+TEXTS = [t.format(city) for t in TEMPLATES.values() for city in CITIES]
+LABELS = [lab for lab in TEMPLATES for _ in CITIES]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer BERT with a WordPiece vocabulary from the demo corpus: the kind of
+    local model directory a user passes as ``transformer.model_name_or_path``."""
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast, set_seed
+
+    out = tmp_path_factory.mktemp("tiny-bert")
+    sentences = list(TEXTS)
+    for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        sentences += [s.strip() for f in ("title", "text") for s in (row.get(f) or "").split(".") if s.strip()]
+    # The vocabulary is built, not trained: the tokenizers WordPiece trainer breaks frequency ties in
+    # hash order, so its vocabulary (and every result here) would change from run to run.
+    words = {w for s in sentences for w, _ in BertPreTokenizer().pre_tokenize_str(s)}
+    chars = sorted({c for w in words for c in w})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars),
+             *sorted(w for w in words if len(w) > 1)]
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(str(out / "vocab.txt"), do_lower_case=False)
+    # initializer_range 0.2 (BERT's is 0.02): a random 2-layer model then mixes the words into [CLS]
+    # strongly enough to leave the early loss plateau in a few epochs (seeds 5-12 all fit TEXTS exactly)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, initializer_range=0.2)
+    set_seed(0)
+    tokenizer.save_pretrained(out)
+    BertModel(config).save_pretrained(out)
+    return out
+
+
+def tiny_config(path: Path, **kw) -> TransformerConfig:
+    # a tiny random model needs a far larger step than fine-tuning a pre-trained one
+    # one thread: on a shared machine more threads than free cores make torch many times slower
+    base = dict(model_name_or_path=str(path), epochs=10, batch_size=6, learning_rate=3e-3, warmup_ratio=0.0,
+                local_files_only=True, num_threads=1, seed=7)
+    return TransformerConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_bert) -> TransformerModel:
+    return TransformerModel(tiny_config(tiny_bert)).fit(TEXTS, LABELS)
+
+
+@pytest.fixture(scope="module")
+def saved(fitted, tmp_path_factory) -> Path:
+    from secframing.models.tfidf import TfidfConfig, TfidfMultiLabel
+
+    # every device needs positive and negative rows: promotional rows carry them all
+    fitted.devices = TfidfMultiLabel(DEVICES, TfidfConfig(min_df=1)).fit(
+        TEXTS, [list(DEVICES) if lab == "promotional" else [] for lab in LABELS])
+    try:
+        return fitted.save(tmp_path_factory.mktemp("transformer-model"), extra_meta={"experiment": "tiny"})
+    finally:
+        fitted.devices = None
+
+
+def test_fit_learns_classes_that_differ_by_obvious_words(fitted):
+    preds = fitted.predict_many(TEXTS)
+    accuracy = sum(p.label == gold for p, gold in zip(preds, LABELS)) / len(LABELS)
+    assert accuracy >= 0.9  # chance is 1/3
+    for p in preds:
+        assert tuple(p.probs) == FRAMING_LABELS and abs(sum(p.probs.values()) - 1) < 1e-5
+        assert p.score == max(p.probs.values()) and p.devices == ()
+    assert fitted.predict_many([]) == [] and fitted.tasks == ("framing",)
+
+
+def test_same_seed_same_predictions_other_seed_differs(tiny_bert, fitted):
+    again = TransformerModel(tiny_config(tiny_bert)).fit(TEXTS, LABELS)
+    assert again.predict_proba(TEXTS) == fitted.predict_proba(TEXTS)
+    other = TransformerModel(tiny_config(tiny_bert, seed=8, epochs=1)).fit(TEXTS, LABELS)
+    assert other.predict_proba(TEXTS) != fitted.predict_proba(TEXTS)
+
+
+def test_other_label_sets_and_tasks(tiny_bert):
+    model = TransformerModel(tiny_config(tiny_bert, epochs=1, class_weight="balanced"),
+                             ("positive", "neutral", "negative"), "sentiment")
+    model.fit(TEXTS[:20], ["positive"] * 10 + ["negative"] * 10, sample_weight=[1.0] * 15 + [0.5] * 5)
+    assert set(model.predict_one(AR_PROMO).probs) == {"positive", "neutral", "negative"}
+    assert model.tasks == ("sentiment",)
+
+
+def test_unknown_labels_and_bad_weights_are_rejected_before_loading_anything(tmp_path):
+    model = TransformerModel(TransformerConfig(model_name_or_path=str(tmp_path / "absent")))
+    with pytest.raises(ValueError, match=r"\['praise'\] are not in the model's label set"):
+        model.fit(TEXTS[:2], ["factual", "praise"])
+    with pytest.raises(ValueError, match="sample_weight has 1 values for 2"):
+        model.fit(TEXTS[:2], ["factual", "other"], sample_weight=[1.0])
+    with pytest.raises(ValueError, match="not all zero"):
+        model.fit(TEXTS[:2], ["factual", "other"], sample_weight=[0.0, 0.0])
+    with pytest.raises(ValueError, match="class_weight"):
+        TransformerConfig(class_weight="auto")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.predict_many(["نص"])
+
+
+def test_balanced_loss_weights_offset_class_frequency_and_keep_mean_one():
+    w = loss_weights([0, 0, 0, 1], [1.0, 1.0, 2.0, 1.0], "balanced")
+    assert w.mean() == pytest.approx(1.0)
+    assert w[3] == pytest.approx(3 * w[0]) and w[2] == pytest.approx(2 * w[0])
+    assert loss_weights([0, 1], None, None).tolist() == [1.0, 1.0]
+
+
+def test_a_hub_name_without_internet_says_to_pass_a_local_directory():
+    model = TransformerModel(TransformerConfig(model_name_or_path="no-such-org/no-such-model", local_files_only=True))
+    with pytest.raises(ModelLoadError, match="no-such-model.*pass a local model directory"):
+        model.fit(TEXTS[:2], ["factual", "other"])
+
+
+def test_save_writes_safetensors_only_and_load_model_round_trips(fitted, saved):
+    names = [p.relative_to(saved).as_posix() for p in saved.rglob("*") if p.is_file()]
+    assert "hf/model.safetensors" in names and "model.json" in names
+    assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"))]
+    meta = json.loads((saved / "model.json").read_text(encoding="utf-8"))
+    assert meta["backend"] == "transformer" and meta["model_labels"] == list(FRAMING_LABELS)
+    assert meta["tasks"] == ["framing", "devices"] and meta["experiment"] == "tiny"
+    assert meta["config"]["seed"] == 7 and set(meta["files"]) == set(names) - {"model.json"}
+    loaded = load_model(saved)
+    assert isinstance(loaded, TransformerModel) and loaded.tasks == ("framing", "devices")
+    fitted.devices = loaded.devices
+    try:
+        assert loaded.predict_many(TEXTS) == fitted.predict_many(TEXTS)
+    finally:
+        fitted.devices = None
+    assert loaded.predict_one(AR_PROMO).devices == DEVICES and loaded.predict_one(AR_FACTUAL).devices == ()
+
+
+def _copy(saved: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(saved, tmp_path / "copy"))
+
+
+def _rehash(directory: Path, name: str) -> None:
+    meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+    meta["files"][name] = sha256_bytes((directory / name).read_bytes())
+    (directory / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_tampered_weights_fail_the_hash_check(saved, tmp_path):
+    d = _copy(saved, tmp_path)
+    weights = d / "hf" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="sha256 differs"):
+        load_model(d)
+
+
+def test_files_not_listed_in_model_json_are_refused(saved, tmp_path):
+    d = _copy(saved, tmp_path)
+    (d / "hf" / "pytorch_model.bin").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelLoadError, match="not recorded in model.json.*pytorch_model.bin"):
+        load_model(d)
+
+
+def test_model_labels_must_match_the_checkpoint(saved, tmp_path):
+    d = _copy(saved, tmp_path)
+    meta = json.loads((d / "model.json").read_text(encoding="utf-8"))
+    meta["model_labels"] = ["factual", "promotional", "other"]
+    (d / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="id2label"):
+        load_model(d)
+
+
+def test_checkpoint_id2label_must_match_model_labels(saved, tmp_path):
+    d = _copy(saved, tmp_path)
+    cfg_path = d / "hf" / "config.json"
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    cfg["id2label"] = {"0": "praise", "1": "factual", "2": "other"}
+    cfg["label2id"] = {v: int(k) for k, v in cfg["id2label"].items()}
+    cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
+    _rehash(d, "hf/config.json")
+    with pytest.raises(ModelLoadError, match=r"id2label \['praise', 'factual', 'other'\] differs"):
+        load_model(d)
+
+
+@pytest.mark.parametrize("name,task", [("framing_transformer.toml", "framing"),
+                                       ("sentiment_transformer.toml", "sentiment")])
+def test_experiment_configs_name_a_hub_model_and_take_a_local_override(name, task, tmp_path):
+    from secframing.experiments.runner import ExperimentConfig
+
+    path = CONFIG_DIR / "experiments" / name
+    cfg = load_config(ExperimentConfig, path)
+    assert cfg.backend == "transformer" and cfg.task == task
+    assert cfg.transformer.model_name_or_path == "aubmindlab/bert-base-arabertv02"
+    assert cfg.transformer.class_weight == "balanced"
+    cfg = load_config(ExperimentConfig, path, [f"transformer.model_name_or_path={tmp_path}", "transformer.epochs=1"])
+    assert cfg.transformer.model_name_or_path == str(tmp_path) and cfg.transformer.epochs == 1.0
+
+
+@pytest.mark.shared
+def test_train_then_predict_end_to_end(shared, tiny_bert, tmp_path):
+    """``train`` with the framing config on the tiny model, then ``secframing predict`` on its output."""
+    from typer.testing import CliRunner
+
+    from secframing.cli import app
+    from secframing.experiments.runner import train
+
+    out = tmp_path / "run"
+    t0 = time.perf_counter()
+    metrics = train(CONFIG_DIR / "experiments" / "framing_transformer.toml", out, overrides=(
+        f"transformer.model_name_or_path={tiny_bert}", "transformer.local_files_only=true",
+        "transformer.epochs=1", "transformer.num_threads=1", "max_train=60", "seeds=[1]",
+        "bootstrap_resamples=100", "evaluate_test=false",
+        "devices_head=false"))  # the TF-IDF devices head is tested with its backend; it would double the run time
+    train_s = time.perf_counter() - t0
+    assert metrics["backend"] == "transformer" and 0 <= metrics["dev"]["macro_f1"] <= 1
+    assert metrics["predict_sentences_per_s"] > 0 and "test" not in metrics
+    meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert meta["backend"] == "transformer" and meta["config"]["model_name_or_path"] == str(tiny_bert)
+    assert meta["tasks"] == ["framing"] and (out / "hf" / "model.safetensors").exists()
+
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": AR_PROMO}, {"id": 2, "text": AR_FACTUAL},
+                                              {"id": 3}, {"id": 4, "text": AR_OTHER}])
+    res = CliRunner().invoke(app, ["predict", "--model", str(out), "--input", str(inp),
+                                   "--output", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in open(tmp_path / "o.jsonl", encoding="utf-8")]
+    assert [r["id"] for r in rows] == [1, 2, 4]
+    assert json.loads((tmp_path / "o.jsonl.rejects.jsonl").read_text(encoding="utf-8"))["line"] == 3
+    for r in rows:
+        assert r["label"] in FRAMING_LABELS and set(r["probs"]) == set(FRAMING_LABELS)
+        assert r["score"] == r["probs"][r["label"]] and isinstance(r["devices"], list)
+    print(f"train {train_s:.1f}s, dev macro-F1 {metrics['dev']['macro_f1']}, "
+          f"{metrics['predict_sentences_per_s']} sentences/s")
