@@ -127,9 +127,11 @@ EXPERIMENTS = sorted(p.name for p in (CONFIG_DIR / "experiments").glob("*.toml")
 def test_every_experiment_config_runs_one_small_step(shared, tmp_path, config):
     """A dry run of each experiment on a small training sample: run dir complete and loadable by predict."""
     out = tmp_path / "run"
+    # sentence encoders run at 10-300 sentences/s here: smaller samples keep the dry run short
+    n_train, n_eval = (120, 80) if "embeddings" in config else (300, 300)
     res = runner.invoke(app, ["train", "--config", str(CONFIG_DIR / "experiments" / config), "--output", str(out),
-                              "--set", "max_train=300", "--set", "bootstrap_resamples=100", "--set", "seeds=[1]",
-                              "--set", "max_eval=300"])
+                              "--set", f"max_train={n_train}", "--set", "bootstrap_resamples=100", "--set", "seeds=[1]",
+                              "--set", f"max_eval={n_eval}"])
     assert res.exit_code == 0, res.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["dev"]["macro_f1"] <= 1 and len(metrics["dev"]["macro_f1_ci95"]) == 2
