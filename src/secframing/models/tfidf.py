@@ -1,4 +1,4 @@
-"""Character and word n-gram TF-IDF on normalised text with a class-balanced logistic regression,
+"""Character and/or word n-gram TF-IDF on normalised text with a class-balanced logistic regression,
 saved with skops (never pickle)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -22,10 +22,21 @@ from secframing.text.normalize import normalize
 SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "secframing.text.normalize.")
 
 
+FEATURES = ("char+word", "char", "word")
+CHAR_ANALYZERS = ("char_wb", "char")
+
+
 @dataclass(frozen=True)
 class TfidfConfig:
+    features: Literal["char+word", "char", "word"] = "char+word"
+    """Which n-gram branches feed the classifier: both (the default), character n-grams only, or word
+    n-grams only."""
+    char_analyzer: Literal["char_wb", "char"] = "char_wb"
+    """``char_wb``: character n-grams inside word boundaries (padded with spaces); ``char``: across them."""
     char_ngrams: tuple[int, int] = (2, 5)
     word_ngrams: tuple[int, int] = (1, 2)
+    sublinear_tf: bool = True
+    """1 + log(tf) instead of raw term counts."""
     min_df: int = 2
     max_features: int | None = None
     """Per vectorizer; bounds the vocabulary (``stop_words_`` is dropped after fitting)."""
@@ -36,6 +47,12 @@ class TfidfConfig:
     class_weight: str | None = "balanced"
     max_iter: int = 3000
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.features not in FEATURES:
+            raise ValueError(f"features must be one of {list(FEATURES)}, got {self.features!r}")
+        if self.char_analyzer not in CHAR_ANALYZERS:
+            raise ValueError(f"char_analyzer must be one of {list(CHAR_ANALYZERS)}, got {self.char_analyzer!r}")
 
 
 class TfidfModel(SentenceModel):
@@ -54,26 +71,22 @@ class TfidfModel(SentenceModel):
 
     def _build(self) -> Pipeline:
         c = self.config
+        branches = {"char": dict(analyzer=c.char_analyzer, ngram_range=tuple(c.char_ngrams)),
+                    "word": dict(analyzer="word", ngram_range=tuple(c.word_ngrams), token_pattern=r"(?u)\b\w+\b")}
+        names = [name for name in ("char", "word") if name in c.features.split("+")]
         if c.hashing_features:
             from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
             def branch(**kw: Any) -> Pipeline:
                 return Pipeline([("hash", HashingVectorizer(n_features=c.hashing_features, alternate_sign=False,
                                                              norm=None, preprocessor=normalize, **kw)),
-                                 ("tfidf", TfidfTransformer(sublinear_tf=True))])
+                                 ("tfidf", TfidfTransformer(sublinear_tf=c.sublinear_tf))])
 
-            feats = FeatureUnion([("char", branch(analyzer="char_wb", ngram_range=tuple(c.char_ngrams))),
-                                  ("word", branch(analyzer="word", ngram_range=tuple(c.word_ngrams),
-                                                  token_pattern=r"(?u)\b\w+\b"))])
-            clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=c.seed)
-            return Pipeline([("features", feats), ("clf", clf)])
-        feats = FeatureUnion([
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(c.char_ngrams), min_df=c.min_df,
-                                     max_features=c.max_features, sublinear_tf=True, preprocessor=normalize)),
-            ("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(c.word_ngrams), min_df=c.min_df,
-                                     max_features=c.max_features, sublinear_tf=True, preprocessor=normalize,
-                                     token_pattern=r"(?u)\b\w+\b")),
-        ])
+            feats = FeatureUnion([(name, branch(**branches[name])) for name in names])
+        else:
+            feats = FeatureUnion([(name, TfidfVectorizer(min_df=c.min_df, max_features=c.max_features,
+                                                         sublinear_tf=c.sublinear_tf, preprocessor=normalize,
+                                                         **branches[name])) for name in names])
         clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=c.seed)
         return Pipeline([("features", feats), ("clf", clf)])
 
