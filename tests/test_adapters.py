@@ -61,6 +61,17 @@ def test_mac(shared):
     assert set(adapters.read_mac()["label"]) == {"positive", "neutral", "negative"}
 
 
+def test_mac_rejects_name_the_csv_line_even_with_mixed_rows_dropped(shared):
+    import csv
+
+    mac = adapters.read_mac()
+    rejects = mac.attrs["rejects"]
+    assert rejects
+    with open(rejects[0]["source"], encoding="utf-8", newline="") as fh:
+        lines = list(csv.reader(fh))
+    assert all(not lines[r["row"] - 1][0].strip() for r in rejects)  # row = line number, header is line 1
+
+
 def test_inventory_hashes_every_shared_input(shared):
     inv = adapters.inventory()
     assert {"corpus", "thatiar:train", "mac:train"} <= {r["name"] for r in inv}

@@ -51,6 +51,9 @@ class ExperimentConfig:
     (trained on the same gold train split, so dev and test stay unseen)."""
     description: str = ""
     seeds: tuple[int, ...] = (20261122,)
+    split_seed: int = 20261122
+    """Seed of the split for datasets without an official one (MAC); fixed apart from ``seeds`` so that
+    changing the training seeds never moves dev and test."""
     synthetic_weight: float = 0.0
     """Weight of each synthetic training sentence (in-domain tasks; 0 = not used)."""
     devices_head: bool = False
@@ -224,7 +227,7 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         if shared_dir(required=False) is not None:
             data = load_task(TaskSpec("framing"))
     else:
-        data = _limit_eval(cfg, load_task(TaskSpec(cfg.task, cfg.synthetic_weight, cfg.seeds[0], cfg.transfer,
+        data = _limit_eval(cfg, load_task(TaskSpec(cfg.task, cfg.synthetic_weight, cfg.split_seed, cfg.transfer,
                                                    cfg.transfer_weight)))
         best, best_f1, per_seed = None, -1.0, []
         for seed in cfg.seeds:
@@ -301,7 +304,7 @@ def evaluate_model(config_path: str | Path, model_dir: str | Path, test: bool = 
 
     cfg = load_config(ExperimentConfig, config_path)
     model = load_model(model_dir)
-    data = load_task(TaskSpec(cfg.task, 0.0, cfg.seeds[0]))
+    data = load_task(TaskSpec(cfg.task, 0.0, cfg.split_seed))
     out: dict[str, Any] = {"experiment": cfg.name, "task": cfg.task, "model": str(model_dir)}
     for split, df in (("dev", data.dev), ("test", data.test)):
         if df is None or (split == "test" and not test):

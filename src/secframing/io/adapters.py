@@ -118,7 +118,7 @@ def read_mac(include_mixed: bool = False) -> pd.DataFrame:
     df["label"] = df["label"].str.strip().str.lower()
     df.insert(0, "id", [f"mac_{i}" for i in range(len(df))])  # the row index in MAC_train.csv
     if not include_mixed:
-        df = df[df["label"] != "mixed"].reset_index(drop=True)
+        df = df[df["label"] != "mixed"]  # keep the index: reject rows report CSV lines
     df["dataset"], df["split"] = "mac", "train"
     allowed = {"positive", "neutral", "negative"} | ({"mixed"} if include_mixed else set())
     return _check_labels(df, allowed, path)
