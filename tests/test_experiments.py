@@ -104,7 +104,7 @@ def test_results_show_ablations_learning_curves_skips_and_target_gaps(tmp_path):
                                       "mac_sentiment": {"goal": 0.85, "split": "dev", "why": "-"}})
     assert "| gold only | `gold` | 900 | 0.700 (0.650–0.750) (±0.010) | 0.680 (0.630–0.730) |" in md
     assert "| 250 | 0.500 | 0.020 |" in md
-    assert "not run here: OSError: offline" in md
+    assert "| `bert` | transformer | — | not run here (below) |" in md and "- `bert`: OSError: offline" in md
     assert "`gold` | 0.680 (0.630–0.730) | missed by 0.220 |" in md and "**framing** (missed by 0.220). few positives." in md
     assert "| mac_sentiment | dev ≥ 0.85 | `mac` | 0.860 (0.810–0.910) | met |" in md
 
@@ -130,6 +130,6 @@ def test_results_command_runs_configs_and_records_what_cannot_run_here(shared, t
     skipped = json.loads((runs / "bert_subj" / "skipped.json").read_text())
     assert skipped["backend"] == "transformer" and "no-such-org/no-such-model" in skipped["reason"]
     md = out.read_text(encoding="utf-8")
-    assert "`bert_subj` | transformer | — | not run here:" in md
+    assert "`bert_subj` | transformer | — | not run here (below)" in md
     dev = json.loads((runs / "tfidf_subj" / "metrics.json").read_text())["dev"]["macro_f1"]
     assert f"`tfidf_subj` | tfidf | 1 | {dev:.3f}" in md

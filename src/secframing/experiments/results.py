@@ -57,7 +57,7 @@ def _main_table(rows: list[dict[str, Any]]) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["skipped"]:
-            lines.append(f"| {r['task']} | `{r['experiment']}` | {r['backend']} | — | not run here: {r['skipped']} | — | — | — |")
+            lines.append(f"| {r['task']} | `{r['experiment']}` | {r['backend']} | — | not run here (below) | — | — | — |")
             continue
         commit = (r["commit"] or "")[:8] + (" (dirty)" if r["dirty"] else "")
         lines.append(f"| {r['task']} | `{r['experiment']}` | {r['backend']} | {r['seeds']} | {_ci(r['dev'])} | "
@@ -132,6 +132,10 @@ def render(rows: list[dict[str, Any]], runs: Path, targets: dict[str, Any] | Non
              "External datasets' test splits are sealed (—). Speed: sentences/s on the machine that ran it",
              "(2 CPU cores; other jobs may have shared them).", "", "## All runs", ""]
     lines += _main_table(rows)
+    skipped = [r for r in rows if r["skipped"]]
+    if skipped:
+        lines += ["", "Not run here (they need what this machine lacks; run them where it is available):", ""]
+        lines += [f"- `{r['experiment']}`: {r['skipped']}" for r in skipped]
     ens = [r for r in rows if r.get("learned_alone_dev")]
     if ens:
         lines += ["", "Ensembles: the learned component alone on dev, for comparison:", ""]
