@@ -76,6 +76,28 @@ class SentenceModel(abc.ABC):
             out[i] = Prediction(out[i].label, out[i].probs, devs, out[i].evidence)
         return out
 
+    def predictions_from_proba(self, proba: Any, classes: Sequence[str]) -> list[Prediction]:
+        """Predictions from a classifier's probability rows (columns in ``classes``), every label of
+        the model present (0 for a class the classifier never saw), rounded to 6 digits."""
+        out = []
+        for row in proba:
+            probs = {lab: 0.0 for lab in self.labels}
+            probs.update({str(c): float(p) for c, p in zip(classes, row)})
+            out.append(Prediction(max(probs, key=probs.get), {k: round(v, 6) for k, v in probs.items()}))
+        return out
+
+    def write_meta(self, directory: Path, files: dict[str, str], extra_meta: dict[str, Any] | None = None,
+                   **fields: Any) -> None:
+        """Write ``model.json``: format, backend, tasks, the label sets, the model's labels, backend
+        ``fields``, the sha256 of every saved file, time, and ``extra_meta`` (e.g. the experiment)."""
+        from secframing.labels import label_schema
+        from secframing.manifest import now_iso
+
+        meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
+                "tasks": list(self.tasks), "labels": label_schema(), "model_labels": list(self.labels),
+                **fields, "files": files, "created": now_iso(), **(extra_meta or {})}
+        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
     def save_devices(self, directory: Path, files: dict[str, str]) -> dict[str, Any] | None:
         """Save the devices head beside the model; adds its file hash to ``files``; returns its meta."""
         if self.devices is None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -27,9 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from secframing.labels import FRAMING_LABELS, label_schema
-from secframing.manifest import now_iso
-from secframing.models.base import FORMAT_VERSION, MODEL_FORMAT, ModelLoadError, Prediction, SentenceModel, sha256_bytes
+from secframing.labels import FRAMING_LABELS
+from secframing.models.base import ModelLoadError, Prediction, SentenceModel, sha256_bytes
 
 HEAD_FILE = "head.skops"
 PROJECTION_FILE = "projection.safetensors"
@@ -367,13 +365,7 @@ class EmbeddingsModel(SentenceModel):
         x = self.embed(texts)
         with _blas_threads(self.config.threads):
             proba = self.head.predict_proba(x if self.projection is None else project(x, self.projection))
-        classes = [str(c) for c in self.head.classes_]
-        out = []
-        for row in proba:
-            probs = {lab: 0.0 for lab in self.labels}
-            probs.update({c: float(p) for c, p in zip(classes, row)})
-            out.append(Prediction(max(probs, key=probs.get), {k: round(v, 6) for k, v in probs.items()}))
-        return self.with_devices(texts, out)
+        return self.with_devices(texts, self.predictions_from_proba(proba, list(self.head.classes_)))
 
     def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
         import skops.io as sio
@@ -392,11 +384,8 @@ class EmbeddingsModel(SentenceModel):
             names.append(PROJECTION_FILE)
         files = {n: sha256_bytes((directory / n).read_bytes()) for n in names}
         devices = self.save_devices(directory, files)
-        meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
-                "tasks": list(self.tasks), "labels": label_schema(), "model_labels": list(self.labels),
-                "task": self.task, "config": asdict(self.config), "encoder": self.encoder_info(),
-                "devices": devices, "files": files, "created": now_iso(), **(extra_meta or {})}
-        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        self.write_meta(directory, files, extra_meta, task=self.task, config=asdict(self.config),
+                        encoder=self.encoder_info(), devices=devices)
         return directory
 
     def encoder_info(self) -> dict[str, Any]:

@@ -3,7 +3,6 @@ saved with skops (never pickle)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,9 +13,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from secframing.labels import FRAMING_LABELS, label_schema
-from secframing.manifest import now_iso
-from secframing.models.base import FORMAT_VERSION, MODEL_FORMAT, ModelLoadError, Prediction, SentenceModel, sha256_bytes
+from secframing.labels import FRAMING_LABELS
+from secframing.models.base import ModelLoadError, Prediction, SentenceModel, sha256_bytes
 from secframing.text.normalize import normalize
 
 SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "secframing.text.normalize.")
@@ -104,13 +102,7 @@ class TfidfModel(SentenceModel):
         if not texts:
             return []
         proba = self.pipeline.predict_proba(list(texts))
-        classes = list(self.pipeline.classes_)
-        out = []
-        for row in proba:
-            probs = {lab: 0.0 for lab in self.labels}
-            probs.update({c: float(p) for c, p in zip(classes, row)})
-            out.append(Prediction(max(probs, key=probs.get), {k: round(v, 6) for k, v in probs.items()}))
-        return self.with_devices(texts, out)
+        return self.with_devices(texts, self.predictions_from_proba(proba, list(self.pipeline.classes_)))
 
     def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
         import skops.io as sio
@@ -122,11 +114,7 @@ class TfidfModel(SentenceModel):
         sio.dump(self.pipeline, directory / "pipeline.skops")
         files = {"pipeline.skops": sha256_bytes((directory / "pipeline.skops").read_bytes())}
         devices = self.save_devices(directory, files)
-        meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
-                "tasks": list(self.tasks), "labels": label_schema(), "model_labels": list(self.labels),
-                "task": self.task, "config": asdict(self.config), "devices": devices, "files": files,
-                "created": now_iso(), **(extra_meta or {})}
-        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        self.write_meta(directory, files, extra_meta, task=self.task, config=asdict(self.config), devices=devices)
         return directory
 
     @classmethod

@@ -11,7 +11,6 @@ torch and transformers are imported inside the methods: the runner imports this 
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from collections.abc import Sequence
@@ -21,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from secframing.labels import FRAMING_LABELS, label_schema
-from secframing.manifest import now_iso
-from secframing.models.base import FORMAT_VERSION, MODEL_FORMAT, ModelLoadError, Prediction, SentenceModel, sha256_bytes
+from secframing.labels import FRAMING_LABELS
+from secframing.models.base import ModelLoadError, Prediction, SentenceModel, sha256_bytes
 
 HF_DIR = "hf"
 """Subfolder of a model directory with the Hugging Face model and tokenizer (``save_pretrained``)."""
@@ -208,11 +206,7 @@ class TransformerModel(SentenceModel):
                 idx = order[start:start + self.config.eval_batch_size]
                 logits = self.model(**self._encode([texts[i] for i in idx]).to(device)).logits
                 proba[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        out = []
-        for row in proba:
-            probs = {lab: float(p) for lab, p in zip(self.labels, row)}
-            out.append(Prediction(max(probs, key=probs.get), {k: round(v, 6) for k, v in probs.items()}))
-        return self.with_devices(texts, out)
+        return self.with_devices(texts, self.predictions_from_proba(proba, self.labels))
 
     def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
         if self.model is None:
@@ -230,11 +224,7 @@ class TransformerModel(SentenceModel):
             raise RuntimeError(f"{hf}: save_pretrained did not write safetensors weights only: {[p.name for p in written]}")
         files = {p.relative_to(directory).as_posix(): sha256_bytes(p.read_bytes()) for p in written}
         devices = self.save_devices(directory, files)
-        meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
-                "tasks": list(self.tasks), "labels": label_schema(), "model_labels": list(self.labels),
-                "task": self.task, "config": asdict(self.config), "devices": devices, "files": files,
-                "created": now_iso(), **(extra_meta or {})}
-        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        self.write_meta(directory, files, extra_meta, task=self.task, config=asdict(self.config), devices=devices)
         return directory
 
     @classmethod
