@@ -133,3 +133,14 @@ def test_results_command_runs_configs_and_records_what_cannot_run_here(shared, t
     assert "`bert_subj` | transformer | — | not run here (below)" in md
     dev = json.loads((runs / "tfidf_subj" / "metrics.json").read_text())["dev"]["macro_f1"]
     assert f"`tfidf_subj` | tfidf | 1 | {dev:.3f}" in md
+
+
+def test_load_model_names_an_unknown_backend(tmp_path, lexicon_model):
+    from secframing.models import ModelLoadError
+
+    lexicon_model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    meta["backend"] = "crystal_ball"
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="unknown backend 'crystal_ball'; known: .*'transformer'"):
+        load_model(tmp_path / "m")

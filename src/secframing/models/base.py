@@ -155,33 +155,26 @@ def read_model_meta(directory: str | Path) -> dict[str, Any]:
     return meta
 
 
+BACKENDS: dict[str, tuple[str, str]] = {
+    "lexicon": ("secframing.models.lexicon", "LexiconModel"),
+    "tfidf": ("secframing.models.tfidf", "TfidfModel"),
+    "embeddings": ("secframing.models.embeddings", "EmbeddingsModel"),
+    "transformer": ("secframing.models.transformer", "TransformerModel"),
+    "ensemble": ("secframing.models.ensemble", "EnsembleModel"),
+    "layered_sentiment": ("secframing.models.layered", "LayeredSentimentModel"),
+}
+"""Saved backend name -> (module, class); modules are imported only when a model of theirs is opened
+(torch and the sentence encoders are heavy)."""
+
+
 def load_model(directory: str | Path) -> SentenceModel:
     """Open any saved model directory, dispatching on its backend."""
+    import importlib
+
     directory = Path(directory)
     meta = read_model_meta(directory)
     backend = meta.get("backend")
-    if backend == "lexicon":
-        from secframing.models.lexicon import LexiconModel
-
-        return LexiconModel.load(directory, meta)
-    if backend == "ensemble":
-        from secframing.models.ensemble import EnsembleModel
-
-        return EnsembleModel.load(directory, meta)
-    if backend == "tfidf":
-        from secframing.models.tfidf import TfidfModel
-
-        return TfidfModel.load(directory, meta)
-    if backend == "layered_sentiment":
-        from secframing.models.layered import LayeredSentimentModel
-
-        return LayeredSentimentModel.load(directory, meta)
-    if backend == "embeddings":
-        from secframing.models.embeddings import EmbeddingsModel
-
-        return EmbeddingsModel.load(directory, meta)
-    if backend == "transformer":
-        from secframing.models.transformer import TransformerModel
-
-        return TransformerModel.load(directory, meta)
-    raise ModelLoadError(f"{directory}: unknown backend {backend!r}")
+    if backend not in BACKENDS:
+        raise ModelLoadError(f"{directory}: unknown backend {backend!r}; known: {sorted(BACKENDS)}")
+    module, name = BACKENDS[backend]
+    return getattr(importlib.import_module(module), name).load(directory, meta)
