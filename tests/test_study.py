@@ -117,9 +117,7 @@ def test_every_row_carries_the_three_layers(demo):
 
 
 def test_sentences_and_articles_carry_sentiment(demo):
-    if demo.sentiment_note:
-        pytest.skip(f"{demo.sentiment_note} (models/sentiment is built by `secframing train --config "
-                    "configs/experiments/sentiment_default.toml --output models/sentiment`)")
+    assert demo.sentiment_note is None, demo.sentiment_note  # models/sentiment is shipped
     sents, rel = demo.sentences, demo.articles[demo.articles["relevant"]]
     assert set(sents["sentiment"]) <= set(SENTIMENT_LABELS)
     assert np.allclose(sents[[f"p_{k}" for k in SENTIMENT_LABELS]].sum(axis=1), 1, atol=1e-3)

@@ -234,7 +234,7 @@ def run_study(config: StudyConfig, progress: bool = False) -> StudyResult:
                                                config.correction)
     else:
         sentiment_note = (f"sentiment unavailable: no model directory at {config.sentiment_model} "
-                          "(train one with configs/experiments/sentiment_default.toml)")
+                          "(build it with `make models`: configs/experiments/sentiment_layered.toml)")
 
     scorer = RelevanceScorer(config.relevance)
     tagger = TopicTagger(config.topics)
