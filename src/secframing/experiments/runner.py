@@ -190,16 +190,18 @@ def _fit(cfg: ExperimentConfig, data: TaskData, seed: int, n: int = 0) -> Senten
                                                      train["weight"].tolist())
 
 
-def learning_curve(cfg: ExperimentConfig, data: TaskData) -> list[dict[str, Any]]:
+def learning_curve(cfg: ExperimentConfig, data: TaskData, full: list[float] | None = None) -> list[dict[str, Any]]:
     """Dev macro-F1 of the learned model fitted on growing seeded samples of the training sentences
-    (mean and spread over the config's seeds); sizes beyond the training set are capped."""
+    (mean and spread over the config's seeds); sizes beyond the training set are capped. ``full``: the
+    per-seed scores of the models already fitted on the whole training set, which are not refitted."""
     points = []
     pool = len(data.train) if not cfg.max_train else min(cfg.max_train, len(data.train))
     sizes = sorted({min(n, pool) if n else pool for n in cfg.learning_curve})
     dev_gold = data.dev["label"].tolist()
     for n in sizes:
-        scores = [macro_f1(dev_gold, _fit(cfg, data, seed, n).predict(data.dev["text"].tolist()), data.labels)
-                  for seed in cfg.seeds]
+        scores = full if n == pool and full is not None else [
+            macro_f1(dev_gold, _fit(cfg, data, seed, n).predict(data.dev["text"].tolist()), data.labels)
+            for seed in cfg.seeds]
         points.append({"n_train": n, "dev_macro_f1_mean": round(float(np.mean(scores)), 4),
                        "dev_macro_f1_sd": round(float(np.std(scores)), 4), "seeds": len(scores)})
     return points
@@ -229,11 +231,13 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
     else:
         data = _limit_eval(cfg, load_task(TaskSpec(cfg.task, cfg.synthetic_weight, cfg.split_seed, cfg.transfer,
                                                    cfg.transfer_weight)))
-        best, best_f1, per_seed = None, -1.0, []
+        best, best_f1, per_seed, full_scores = None, -1.0, [], []
         for seed in cfg.seeds:
             candidate = _fit(cfg, data, seed)
             tuned = candidate.tune(data.dev["text"].tolist(), data.dev["label"].tolist()) if hasattr(candidate, "tune") else None
-            f1 = round(macro_f1(data.dev["label"].tolist(), candidate.predict(data.dev["text"].tolist()), data.labels), 4)
+            score = macro_f1(data.dev["label"].tolist(), candidate.predict(data.dev["text"].tolist()), data.labels)
+            full_scores.append(score)
+            f1 = round(score, 4)
             per_seed.append({"seed": seed, "dev_macro_f1": f1, **({"tuned_on_dev": tuned} if tuned else {})})
             if f1 > best_f1:
                 best, best_f1 = candidate, f1
@@ -244,7 +248,8 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         metrics["dev_macro_f1_mean"] = round(float(np.mean([s["dev_macro_f1"] for s in per_seed])), 4)
         metrics["dev_macro_f1_sd"] = round(float(np.std([s["dev_macro_f1"] for s in per_seed])), 4)
         if cfg.learning_curve:
-            metrics["learning_curve"] = learning_curve(cfg, data)
+            # the full-size point is the fit of every seed scored above (a model tuned on dev is refitted)
+            metrics["learning_curve"] = learning_curve(cfg, data, None if per_seed[0].get("tuned_on_dev") else full_scores)
         if cfg.devices_head and cfg.task == "framing":
             ddata = load_task(TaskSpec("devices", cfg.devices_synthetic_weight))
             tr = ddata.train.sample(n=min(cfg.max_train, len(ddata.train)), random_state=0) if cfg.max_train else ddata.train

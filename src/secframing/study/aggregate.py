@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import bootstrap
 
 from secframing.labels import FRAMING_LABELS, SENTIMENT_LABELS
 from secframing.study.estimators import Boot, ErrorProfile, ShareSpec, difference_ci, estimate, estimate_many
@@ -22,30 +21,6 @@ COUNT_COLS = [f"n_{k}" for k in FRAMING_LABELS]
 PROB_COLS = [f"sum_p_{k}" for k in FRAMING_LABELS]
 SENT_COUNT_COLS = [f"n_{k}" for k in SENTIMENT_LABELS]
 NONE = "(none)"
-
-
-def _ratio(promo: np.ndarray, content: np.ndarray, axis: int = -1) -> np.ndarray:
-    return promo.sum(axis=axis) / content.sum(axis=axis)
-
-
-def share_ci(promo: np.ndarray, content: np.ndarray, n_resamples: int, seed: int,
-             confidence: float = 0.95) -> tuple[float, float, float]:
-    """Pooled promotional share (promotional / content sentences) and its percentile bootstrap CI,
-    resampling articles (the unit of sampling) rather than sentences.
-
-    >>> share_ci(np.array([1, 0, 2]), np.array([4, 5, 4]), 200, 0)[0]
-    0.23076923076923078
-    """
-    promo = np.asarray(promo, dtype=float)
-    content = np.asarray(content, dtype=float)
-    if content.sum() == 0:
-        return (float("nan"), float("nan"), float("nan"))
-    point = float(promo.sum() / content.sum())
-    if len(promo) < 2:
-        return (point, float("nan"), float("nan"))
-    res = bootstrap((promo, content), _ratio, paired=True, vectorized=True, n_resamples=n_resamples,
-                    confidence_level=confidence, method="percentile", random_state=np.random.default_rng(seed))
-    return (point, float(res.confidence_interval.low), float(res.confidence_interval.high))
 
 
 def groups_of(articles: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:

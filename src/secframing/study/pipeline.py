@@ -331,7 +331,7 @@ def run_study(config: StudyConfig, progress: bool = False) -> StudyResult:
         inputs += info.files
     inputs += [file_info(p) for p in dict.fromkeys((config.relevance.lexicon, config.topics.lexicon,
                                                      config.praise.lexicon))]
-    run = {"inputs": inputs, "git": git_state(), "libraries": {**library_versions(), **_extra_versions()},
+    run = {"inputs": inputs, "git": git_state(), "libraries": library_versions(),
            "started": started}
     from secframing.study.report import write_report
 
@@ -345,23 +345,10 @@ def run_study(config: StudyConfig, progress: bool = False) -> StudyResult:
         "sentiment_model": ({"backend": models["sentiment"].meta.get("backend"),
                              "created": models["sentiment"].meta.get("created")} if "sentiment" in models
                             else {"unavailable": sentiment_note}),
-        "error_profiles": {k: (v.profile.source if v.profile else v.profile_note) for k, v in models.items()},
-        "extra_libraries": _extra_versions()})
+        "error_profiles": {k: (v.profile.source if v.profile else v.profile_note) for k, v in models.items()}})
     write_json(out / "manifest.json", manifest)
     return result
 
-
-def _extra_versions() -> dict[str, str]:
-    """Versions of study libraries the shared manifest does not track yet."""
-    import importlib.metadata
-
-    out = {}
-    for name in ("statsmodels",):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def _write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> None:
