@@ -3,12 +3,21 @@ clone); CI has it, so there they run."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import os
 
-import pytest
+# Before anything imports huggingface_hub, transformers or datasets: they read these once, at import, so
+# setting them later (in a test) leaves the libraries retrying the unreachable hub with back-off. Set
+# here, they also reach subprocesses (the notebook kernels, the CLI) through the environment.
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
+             "HF_HUB_DISABLE_IMPLICIT_TOKEN"):
+    os.environ.setdefault(_var, "1")
 
-from secframing.paths import shared_dir
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from secframing.paths import shared_dir  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,4 +72,4 @@ def lexicon_model():
     from secframing.models import load_model
     from secframing.paths import DEFAULT_MODEL_DIR
 
-    return load_model(DEFAULT_MODEL_DIR / "lexicon")
+    return load_model(DEFAULT_MODEL_DIR / "framing" / "lexicon")

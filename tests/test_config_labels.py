@@ -7,8 +7,14 @@ import dataclasses
 import pytest
 
 from secframing.config import ConfigError, load_config
-from secframing.labels import DEVICES, FRAMING_LABELS, LabelSetError, check_labels, label_schema
-from secframing.paths import CONFIG_DIR
+from secframing.labels import (
+    DEVICES,
+    FRAMING_LABELS,
+    LabelSetError,
+    check_labels,
+    label_schema,
+)
+from secframing.paths import CONFIG_DIR, DEFAULT_MODEL_DIR, MODELS_DIR
 from secframing.study.pipeline import StudyConfig
 
 
@@ -19,9 +25,17 @@ def test_shipped_study_config_loads_and_is_frozen():
         cfg.out = "x"  # type: ignore[misc]
 
 
-def test_overrides_are_type_checked():
+def test_shipped_study_config_paths_are_relative_to_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                      # wherever it is run from
+    cfg = load_config(StudyConfig, CONFIG_DIR / "study.toml")
+    assert cfg.model == str(DEFAULT_MODEL_DIR) and cfg.sentiment_model == str(MODELS_DIR / "sentiment")
+
+
+def test_overrides_are_type_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     cfg = load_config(StudyConfig, CONFIG_DIR / "study.toml", ["bootstrap.n_resamples=500", "out=reports/x"])
-    assert cfg.bootstrap.n_resamples == 500 and cfg.out == "reports/x"
+    # a path on the command line is relative to the working directory
+    assert cfg.bootstrap.n_resamples == 500 and cfg.out == str(tmp_path / "reports" / "x")
     with pytest.raises(ConfigError, match="bootstrap.n_resamples must be int, got str 'many'"):
         load_config(StudyConfig, CONFIG_DIR / "study.toml", ["bootstrap.n_resamples=many"])
     with pytest.raises(ConfigError, match=r"unknown key\(s\) bootstrap.resamples; valid keys: .*bootstrap.n_resamples"):

@@ -72,7 +72,7 @@ def test_encoder_gives_unit_vectors_that_group_alike_sentences(encoder):
 @pytest.mark.parametrize("encoder", ENCODERS)
 @pytest.mark.parametrize("head", HEADS, ids=["logreg", "setfit"])
 def test_fit_learns_obvious_classes_and_round_trips(encoder, head, tmp_path):
-    model = EmbeddingsModel(EmbeddingsConfig(encoder=encoder, C=10.0, seed=3, **head)).fit(TEXTS, LABELS)
+    model = EmbeddingsModel(EmbeddingsConfig(encoder=encoder, C=10.0, **head), seed=3).fit(TEXTS, LABELS)
     preds = model.predict_many(HELD_TEXTS)
     assert [p.label for p in preds] == HELD_LABELS
     for p in preds:
@@ -83,7 +83,7 @@ def test_fit_learns_obvious_classes_and_round_trips(encoder, head, tmp_path):
     out = model.save(tmp_path / "model", extra_meta={"experiment": "unit"})
     meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
     assert meta["backend"] == "embeddings" and meta["tasks"] == ["framing"] and meta["experiment"] == "unit"
-    assert meta["config"]["head"] == head["head"] and meta["encoder"]["name"] == encoder
+    assert meta["config"]["head"] == head["head"] and meta["encoder"]["name"] == encoder and meta["seed"] == 3
     assert meta["encoder"]["version"] == emb.encoder_version(encoder)
     assert set(meta["files"]) == {"head.skops"} | ({"projection.safetensors"} if head["head"] == "setfit" else set())
     # skops and safetensors only: nothing pickled beside them
@@ -161,16 +161,16 @@ def test_sample_weights_and_other_label_sets():
 
 
 def test_embeddings_experiment_configs_load():
-    from secframing.config import load_config
-    from secframing.experiments.runner import ExperimentConfig, build_learner
+    from secframing.experiments.config import load_experiment_config
+    from secframing.experiments.runner import build_learner
     from secframing.paths import CONFIG_DIR
 
     paths = sorted((CONFIG_DIR / "experiments").glob("*embeddings*.toml"))
     assert paths
     for path in paths:
-        cfg = load_config(ExperimentConfig, path)
+        cfg = load_experiment_config(path)
         learner = build_learner(cfg, ("a", "b"), 7)
-        assert isinstance(learner, EmbeddingsModel) and learner.config.seed == 7
+        assert isinstance(learner, EmbeddingsModel) and learner.seed == 7 and learner.config == cfg.model.embeddings
 
 
 def test_caches_off_encodes_afresh():

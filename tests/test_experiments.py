@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO
 
-from secframing.config import ConfigError, load_config
+from secframing.config import ConfigError
 from secframing.experiments.results import collect, render
-from secframing.experiments.runner import ExperimentConfig
+from secframing.experiments.config import load_experiment_config
 from secframing.experiments.tasks import TaskSpec
 from secframing.models import load_model
 from secframing.models.layered import LayeredSentimentModel
@@ -22,19 +22,54 @@ AR_NEGATIVE = "اتهمت الجمعية عناصر من الشرطة بتعني
 
 
 def test_ablation_arm_states_only_what_it_changes():
-    base = load_config(ExperimentConfig, EXP / "framing_tfidf.toml")
-    arm = load_config(ExperimentConfig, EXP / "framing_tfidf_transfer.toml")
-    assert arm.tfidf == base.tfidf and arm.seeds == base.seeds and arm.ablation == base.ablation
-    assert arm.transfer == ("persuasion", "subjectivity") and arm.learning_curve == () and base.learning_curve
+    base = load_experiment_config(EXP / "framing_tfidf.toml")
+    arm = load_experiment_config(EXP / "framing_tfidf_transfer.toml")
+    assert arm.model == base.model and arm.training.seeds == base.training.seeds and arm.ablation == base.ablation
+    assert arm.data.transfer == ("persuasion", "subjectivity") and base.data.transfer == ()
+    assert arm.training.learning_curve == () and base.training.learning_curve
 
 
 def test_extends_cycle_and_bad_override_are_clear_errors(tmp_path):
     (tmp_path / "a.toml").write_text('extends = "b.toml"\nname = "a"\n')
     (tmp_path / "b.toml").write_text('extends = "a.toml"\nname = "b"\n')
     with pytest.raises(ConfigError, match="cycle"):
-        load_config(ExperimentConfig, tmp_path / "a.toml")
-    with pytest.raises(ConfigError, match="transfer_weight must be float"):
-        load_config(ExperimentConfig, EXP / "framing_tfidf_transfer.toml", ["transfer_weight=heavy"])
+        load_experiment_config(tmp_path / "a.toml")
+    with pytest.raises(ConfigError, match="data.transfer_weight must be float"):
+        load_experiment_config(EXP / "framing_tfidf_transfer.toml", ["data.transfer_weight=heavy"])
+
+
+def test_flat_keys_of_the_old_layout_say_where_they_moved(tmp_path):
+    (tmp_path / "old.toml").write_text('name = "old"\nbackend = "tfidf"\nseeds = [1]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"backend -> model.backend, seeds -> training.seeds"):
+        load_experiment_config(tmp_path / "old.toml")
+    with pytest.raises(ConfigError, match=r"--set: .*tfidf -> model.tfidf"):
+        load_experiment_config(EXP / "framing_tfidf.toml", ["tfidf.C=2"])
+
+
+def test_backend_seed_keys_are_gone_the_training_seeds_are_the_only_seed():
+    for table in ("tfidf", "embeddings", "transformer"):
+        with pytest.raises(ConfigError, match=f"unknown key.*model.{table}.seed"):
+            load_experiment_config(EXP / "framing_tfidf.toml", [f"model.{table}.seed=5"])
+    cfg = load_experiment_config(EXP / "framing_tfidf.toml", ["training.seeds=[4, 5]", "evaluation.bootstrap_seed=9"])
+    from secframing.experiments.runner import build_learner
+
+    assert [build_learner(cfg, ("promotional", "factual", "other"), s).seed for s in cfg.training.seeds] == [4, 5]
+    assert cfg.evaluation.bootstrap_seed == 9 and cfg.evaluation.sample_seed == 0 and cfg.model.devices.seed == 0
+
+
+def test_paths_in_a_config_are_relative_to_it_and_overrides_to_the_working_directory(tmp_path, monkeypatch):
+    sub = tmp_path / "cfgs" / "deep"
+    sub.mkdir(parents=True)
+    (tmp_path / "cfgs" / "base.toml").write_text(
+        'name = "b"\n[model]\nframing_model = "../m"\n[[evaluation.sets]]\nname = "x"\npath = "e.jsonl"\n')
+    (sub / "arm.toml").write_text('extends = "../base.toml"\nname = "a"\n[model.lexicon]\ncues = "cues.toml"\n')
+    cfg = load_experiment_config(sub / "arm.toml")
+    assert cfg.model.framing_model == str(tmp_path / "m")  # from base.toml's folder
+    assert cfg.evaluation.sets[0].path == str(tmp_path / "cfgs" / "e.jsonl")
+    assert cfg.model.lexicon.cues == str(sub / "cues.toml")  # from arm.toml's folder
+    monkeypatch.chdir(tmp_path)
+    cfg = load_experiment_config(sub / "arm.toml", ["model.framing_model=here/m"])
+    assert cfg.model.framing_model == str(tmp_path / "here" / "m")
 
 
 def test_transfer_needs_a_known_mapping():
@@ -63,7 +98,7 @@ def _rest_model() -> TfidfModel:
 
 
 def test_layered_sentiment_positive_is_the_framing_models_promotional_call(tmp_path, lexicon_model):
-    model = LayeredSentimentModel(lexicon_model, _rest_model(), "models/default/lexicon")
+    model = LayeredSentimentModel(lexicon_model, _rest_model(), "models/default/framing/lexicon")
     preds = model.predict_many([AR_PROMO, AR_FACTUAL, AR_NEGATIVE])
     assert [p.label for p in preds] == ["positive", "neutral", "negative"]
     assert all(abs(sum(p.probs.values()) - 1) < 1e-4 and set(p.probs) == {"positive", "neutral", "negative"} for p in preds)
@@ -109,20 +144,21 @@ def test_results_show_ablations_learning_curves_skips_and_target_gaps(tmp_path):
     assert "| mac_sentiment | dev ≥ 0.85 | `mac` | 0.860 (0.810–0.910) | met |" in md
 
 
-def test_results_command_runs_configs_and_records_what_cannot_run_here(shared, tmp_path, monkeypatch):
+def test_results_command_runs_configs_and_records_what_cannot_run_here(shared, tmp_path):
     pytest.importorskip("transformers")
     from typer.testing import CliRunner
 
     from secframing.cli import app
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # fail at once instead of retrying the unreachable hub
     configs = tmp_path / "configs"
     configs.mkdir()
-    (configs / "bert_subj.toml").write_text('name = "bert_subj"\ntask = "subjectivity"\nbackend = "transformer"\n'
-                                            'seeds = [1]\nmax_train = 50\n[transformer]\n'
-                                            'model_name_or_path = "no-such-org/no-such-model"\n', encoding="utf-8")
-    (configs / "tfidf_subj.toml").write_text('name = "tfidf_subj"\ntask = "subjectivity"\nbackend = "tfidf"\n'
-                                             'seeds = [1]\nmax_train = 200\nbootstrap_resamples = 100\n', encoding="utf-8")
+    (configs / "bert_subj.toml").write_text('name = "bert_subj"\n[data]\ntask = "subjectivity"\nmax_train = 50\n'
+                                            '[model]\nbackend = "transformer"\n[training]\nseeds = [1]\n'
+                                            '[model.transformer]\nmodel_name_or_path = "no-such-org/no-such-model"\n',
+                                            encoding="utf-8")
+    (configs / "tfidf_subj.toml").write_text('name = "tfidf_subj"\n[data]\ntask = "subjectivity"\nmax_train = 200\n'
+                                             '[model]\nbackend = "tfidf"\n[training]\nseeds = [1]\n'
+                                             '[evaluation]\nbootstrap_resamples = 100\n', encoding="utf-8")
     runs, out = tmp_path / "runs", tmp_path / "RESULTS.md"
     res = CliRunner().invoke(app, ["results", "--configs", str(configs), "--runs", str(runs), "--output", str(out)])
     assert res.exit_code == 0, res.output

@@ -12,7 +12,7 @@ from secframing.annotate.sampling import SamplingConfig, build_design
 from secframing.annotate.standoff import hydrate, load_annotations, shared_articles
 from secframing.cli import app
 from secframing.io import read_articles
-from secframing.paths import DATA_DIR, DEMO_CORPUS
+from secframing.paths import DEMO_CORPUS
 
 
 def test_sampling_design_is_seeded_and_weighted():
@@ -83,15 +83,35 @@ def test_stats_command_reports_counts_and_agreement(articles):
     assert len(ag["framing"]["alpha_ci95"]) == 2 and "cohen_kappa" in ag["sentiment"]
 
 
-def test_synthetic_sentences_are_flagged_and_never_in_evaluation():
+def test_synthetic_sentences_are_flagged_and_cover_every_device():
     from secframing.annotate.synthetic import load_synthetic
+    from secframing.labels import DEVICES
 
     synth = load_synthetic()
     assert len(synth) >= 1000 and (synth["framing"] == "promotional").sum() >= 600
     assert synth["synthetic"].all()
     devices = {d for ds in synth["devices"] for d in ds}
-    from secframing.labels import DEVICES
-
     assert devices == set(DEVICES)
-    # synthetic text is never a gold unit (gold units are offsets into ../shared articles)
-    assert not (DATA_DIR / "splits" / "gold_v1.json").read_text().count("syn")
+
+
+@pytest.mark.parametrize("task", ["framing", "sentiment", "devices"])
+def test_synthetic_sentences_are_flagged_and_never_in_evaluation(shared, task):
+    """With synthetic sentences switched on, they are training rows only, at their own weight, and no
+    synthetic text (normalised) is a dev or test sentence."""
+    from secframing.annotate.synthetic import load_synthetic
+    from secframing.experiments.tasks import TaskSpec, load_task
+    from secframing.text.normalize import normalize
+
+    data = load_task(TaskSpec(task, synthetic_weight=0.25))
+    synth = load_synthetic()
+    if task == "devices":
+        synth = synth[synth["framing"] == "promotional"]
+    synthetic_texts = {normalize(t) for t in synth["text"]}
+    in_train = data.train[data.train["stratum"] == "synthetic"]
+    assert 0.9 * len(synth) <= len(in_train) <= len(synth)  # all of them, less any the leakage guard drops
+    assert set(in_train["weight"]) == {0.25}
+    assert {normalize(t) for t in in_train["text"]} <= synthetic_texts
+    assert set(data.train.loc[data.train["stratum"] != "synthetic", "weight"]) == {1.0}
+    for split in (data.dev, data.test):
+        assert "synthetic" not in set(split["stratum"])
+        assert not {normalize(t) for t in split["text"]} & synthetic_texts

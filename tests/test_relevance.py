@@ -6,6 +6,7 @@ import pytest
 
 from secframing.io.schema import Article
 from secframing.select.relevance import RelevanceScorer
+from secframing.study.topics import TopicTagger
 
 
 def art(text: str, title: str | None = None) -> Article:
@@ -56,3 +57,34 @@ def test_precision_and_recall_on_the_held_out_sample(shared):
     assert held["recall"] >= 0.8 and held["precision"] >= 0.7
     assert res["all"]["n"] == 240
     assert res["enriched"]["selected"]["n"] == 80 and res["enriched"]["selected"]["precision"] >= 0.75
+
+
+REPEATED = "أوقفت عناصر الدرك الملكي شخصا. " * 5
+
+
+def test_repeats_past_the_cap_are_evidence_but_add_nothing(scorer):
+    rel = scorer.score(art(REPEATED))
+    gr = [e for e in rel.evidence if e["cue"] == "gr.royal_gendarmerie"]
+    assert len(gr) == 5                                        # every mention is listed...
+    three = scorer.score(art("أوقفت عناصر الدرك الملكي شخصا. " * 3))
+    assert rel.score == three.score and rel.institution_score == three.institution_score  # ...three count
+
+
+def test_title_evidence_counts_title_factor_times(scorer):
+    body, title = scorer.score(art("الدرك الملكي")), scorer.score(art("", title="الدرك الملكي"))
+    assert title.score == pytest.approx(scorer.config.title_factor * body.score) and body.score > 0
+
+
+def test_topics_share_the_engine_but_list_only_counted_hits():
+    """Same cue engine: title factor and repeat cap per cue id; topic evidence lists counted hits only
+    and keeps overlapping cues (no strongest-hit removal)."""
+    tagger = TopicTagger()
+    text = "حجزت عناصر الأمن كمية من مخدر الشيرا. " * 5
+    r = tagger.tag(Article("t", "X", None, None, text))
+    per_cue: dict[str, int] = {}
+    for e in r.evidence:
+        per_cue[e["cue"]] = per_cue.get(e["cue"], 0) + 1
+    assert per_cue and max(per_cue.values()) == tagger.config.max_repeats
+    hits = tagger.cues.hits([("text", text)])
+    assert len(hits) > len(r.evidence) and sum(not h.counted for h in hits) == len(hits) - len(r.evidence)
+    assert not tagger.cues.strongest and RelevanceScorer().cues.strongest

@@ -7,9 +7,19 @@ import pandas as pd
 import pytest
 
 from secframing.io.schema import Article
-from secframing.study.aggregate import aggregate, contrasts, groups_of, sentiment_aggregate
-from secframing.study.analysis import OTHER, RegressionConfig, fit_promotional_regression, pool_levels
-from secframing.study.estimators import Boot
+from secframing.study.aggregate import (
+    aggregate,
+    contrasts,
+    groups_of,
+    sentiment_aggregate,
+)
+from secframing.study.analysis import (
+    OTHER,
+    RegressionConfig,
+    fit_promotional_regression,
+    pool_levels,
+)
+from secframing.study.estimators import BootstrapConfig
 from secframing.study.praise import MentionFinder, praise_table
 from secframing.study.topics import GENERAL, TopicTagger
 
@@ -81,23 +91,23 @@ def test_regression_on_degenerate_data_explains_instead_of_failing():
 def test_aggregate_contrasts_and_groups():
     df = _articles([("Low", "drugs", 2020, 30, 0.05), ("High", "terrorism", 2020, 30, 0.4)], seed=2)
     df.loc[0, "topics"] = ["drugs", "cooperation"]
-    agg = aggregate(df, "topics", 300, 1)
+    agg = aggregate(df, "topics", BootstrapConfig(300, 1))
     assert set(agg["group"]) == {"drugs", "terrorism", "cooperation"}
     assert agg.set_index("group").loc["cooperation", "n_articles"] == 1
     assert np.isnan(agg.set_index("group").loc["drugs", "adjusted_share"])     # no error profile given
-    pairs = contrasts(df, "outlet", Boot(300, 1))
+    pairs = contrasts(df, "outlet", BootstrapConfig(300, 1))
     assert len(pairs) == 1 and pairs.iloc[0]["a"] == "High" and pairs.iloc[0]["ci_low"] > 0
-    rest = contrasts(df, "topics", Boot(300, 1), mode="rest", min_articles=5)
+    rest = contrasts(df, "topics", BootstrapConfig(300, 1), mode="rest", min_articles=5)
     assert set(rest["a"]) == {"drugs", "terrorism"} and (rest["b"] == "not " + rest["a"]).all()
     assert [k for k, _ in groups_of(df.assign(year=[None] + [2020.0] * 59), "year")] == ["(none)", "2020"]
     with pytest.raises(ValueError):
-        contrasts(df, "outlet", Boot(300, 1), mode="all")
+        contrasts(df, "outlet", BootstrapConfig(300, 1), mode="all")
 
 
 def test_sentiment_aggregate_counts_all_sentences():
     df = pd.DataFrame({"article_id": ["a", "b", "c"], "outlet": ["X", "X", "Y"], "n_content": [1, 1, 1],
                        "n_positive": [2, 0, 1], "n_neutral": [8, 10, 9], "n_negative": [0, 1, 0]})
-    s = sentiment_aggregate(df, "outlet", Boot(200, 0)).set_index("group")
+    s = sentiment_aggregate(df, "outlet", BootstrapConfig(200, 0)).set_index("group")
     assert s.loc["X", "positive_share"] == pytest.approx(2 / 21) and s.loc["X", "negative_share"] == pytest.approx(1 / 21)
     assert s.loc["X", "net_tone"] == pytest.approx(1 / 21) and s.loc["Y", "n_sentences"] == 10
 
@@ -141,9 +151,26 @@ def test_praise_table_links_mentions_to_framing_and_sentiment():
                      "devices": ["superlative"] if label == "promotional" else [],
                      "p_promotional": 0.9 if label == "promotional" else 0.1, "p_factual": 0.1 if label == "promotional" else 0.8,
                      "p_other": 0.0 if label == "promotional" else 0.1})
-    t = praise_table(pd.DataFrame(rows), MentionFinder(), None, Boot(200, 0)).set_index("entity")
+    t = praise_table(pd.DataFrame(rows), MentionFinder(), None, BootstrapConfig(200, 0)).set_index("entity")
     assert set(t.index) == {"DGSN"}                                             # others named < 3 times
     d = t.loc["DGSN"]
     assert (d["n_sentences"], d["n_content"], d["n_promotional"]) == (4, 3, 2)
     assert d["promotional_share"] == pytest.approx(2 / 3) and d["positive_share"] == pytest.approx(0.5)
     assert d["top_devices"] == "superlative" and d["name_en"].startswith("DGSN")
+
+
+def test_regression_notes_do_not_depend_on_the_hash_seed():
+    """Dropped factors are noted in config order in every interpreter, whatever its string hash seed."""
+    import subprocess
+    import sys
+
+    code = ("import pandas as pd\n"
+            "from secframing.study.analysis import fit_promotional_regression\n"
+            "df = pd.DataFrame([{'article_id': f'a{i}', 'outlet': 'X', 'topic': 'dt'[i % 2], 'year': 2020,"
+            " 'n_content': 10, 'n_promotional': i % 4 + 1, 'n_factual': 9 - i % 4, 'promotional_share': 0.1}"
+            " for i in range(40)])\n"
+            "print([n.split(':')[0] for n in fit_promotional_regression(df).info['notes'] if 'dropped' in n])\n")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout.strip()
+            for seed in range(6)}
+    assert seen == {"['outlet', 'year']"}

@@ -9,9 +9,23 @@ import pytest
 
 from secframing.labels import FRAMING_LABELS
 from secframing.paths import DEFAULT_MODEL_DIR
-from secframing.study.estimators import (Boot, ErrorProfile, ProfileUnavailable, ShareSpec, adjusted_prevalence,
-                                         adjusted_share_ci, confusion_counts, difference_ci, error_rates,
-                                         estimate, estimate_many, load_error_profile, raw_share_ci, reliability_table, share_of)
+from secframing.study.estimators import (
+    BootstrapConfig,
+    ErrorProfile,
+    ProfileUnavailable,
+    ShareSpec,
+    adjusted_prevalence,
+    adjusted_share_ci,
+    confusion_counts,
+    difference_ci,
+    error_rates,
+    estimate,
+    estimate_many,
+    load_error_profile,
+    raw_share_ci,
+    reliability_table,
+    share_of,
+)
 
 SPEC = ShareSpec(FRAMING_LABELS, ("promotional",), ("promotional", "factual"))
 # rows gold, columns predicted: promotional recall 0.5 (a quarter each lost to factual and other),
@@ -68,8 +82,8 @@ def test_adjusted_share_recovers_a_simulated_corpus():
         counts.append(sum(rng.multinomial(n, rates[i]) for i, n in enumerate(gold)))
     counts = np.array(counts)
     truth = gold_total[0] / gold_total[:2].sum()
-    raw = raw_share_ci(counts, SPEC, Boot(500, 1))
-    adj = adjusted_share_ci(counts, _profile(), SPEC, Boot(500, 1))
+    raw = raw_share_ci(counts, SPEC, BootstrapConfig(500, 1))
+    adj = adjusted_share_ci(counts, _profile(), SPEC, BootstrapConfig(500, 1))
     assert raw[2] < truth                                   # raw CI misses the truth from below
     assert adj[1] <= truth <= adj[2] and abs(adj[0] - truth) < 0.03
     assert adj[2] - adj[1] > raw[2] - raw[1]                # error-rate uncertainty widens the interval
@@ -77,16 +91,16 @@ def test_adjusted_share_recovers_a_simulated_corpus():
 
 def test_raw_share_matches_the_pooled_share_and_its_bootstrap():
     counts = np.array([[1, 3, 2], [0, 5, 0], [2, 2, 1], [0, 4, 4]])
-    ours = raw_share_ci(counts, SPEC, Boot(300, 3))
+    ours = raw_share_ci(counts, SPEC, BootstrapConfig(300, 3))
     pooled = counts[:, 0].sum() / counts[:, :2].sum()  # promotional / (promotional + factual) over articles
     assert ours[0] == pytest.approx(3 / 17) == pytest.approx(pooled)
     assert ours[1] <= ours[0] <= ours[2]
-    single = raw_share_ci(counts[:1], SPEC, Boot(300, 3))
+    single = raw_share_ci(counts[:1], SPEC, BootstrapConfig(300, 3))
     assert single[0] == pytest.approx(0.25) and np.isnan(single[1])   # one article: no interval
 
 
 def test_estimate_without_probabilities_or_profile_reports_nan():
-    e = estimate(np.array([[1, 3, 0], [2, 2, 0]]), None, None, SPEC, Boot(200, 0))
+    e = estimate(np.array([[1, 3, 0], [2, 2, 0]]), None, None, SPEC, BootstrapConfig(200, 0))
     assert e["raw"] == pytest.approx(3 / 8) and np.isnan(e["expected"]) and np.isnan(e["adjusted"])
 
 
@@ -94,8 +108,8 @@ def test_estimate_many_shares_one_bootstrap():
     counts = np.array([[1, 3, 2], [0, 5, 0], [2, 2, 1], [0, 4, 4], [1, 1, 1]])
     probs = counts * 0.9 + 0.1
     specs = [SPEC, ShareSpec(FRAMING_LABELS, ("other",), FRAMING_LABELS)]
-    both = estimate_many(counts, probs, _profile(), specs, Boot(300, 4))
-    alone = estimate(counts, probs, _profile(), SPEC, Boot(300, 4))
+    both = estimate_many(counts, probs, _profile(), specs, BootstrapConfig(300, 4))
+    alone = estimate(counts, probs, _profile(), SPEC, BootstrapConfig(300, 4))
     assert both[0] == pytest.approx(alone)                   # same replicates whatever else is estimated
     assert both[1]["raw"] == pytest.approx(8 / 27) and both[1]["expected"] == pytest.approx(probs[:, 2].sum() / probs.sum())
     for e in both:
@@ -109,12 +123,12 @@ def test_difference_ci_separates_different_groups_only():
     low[:, 1] -= low[:, 0]
     high = np.column_stack([rng.binomial(10, 0.30, 80), np.full(80, 10), np.zeros(80)])
     high[:, 1] -= high[:, 0]
-    d = difference_ci(high, low, SPEC, Boot(400, 2))
+    d = difference_ci(high, low, SPEC, BootstrapConfig(400, 2))
     assert d["raw_lo"] > 0 and d["raw"] == pytest.approx(share_of(high.sum(0), SPEC) - share_of(low.sum(0), SPEC))
     assert np.isnan(d["adjusted"])                          # no error profile, no adjusted difference
-    same = difference_ci(low[:40], low[40:], SPEC, Boot(400, 2))
+    same = difference_ci(low[:40], low[40:], SPEC, BootstrapConfig(400, 2))
     assert same["raw_lo"] < 0 < same["raw_hi"]
-    adj = difference_ci(high, low, SPEC, Boot(400, 2), _profile())
+    adj = difference_ci(high, low, SPEC, BootstrapConfig(400, 2), _profile())
     assert adj["adjusted_lo"] > 0 and adj["adjusted"] > d["raw"]   # correcting for lost recall widens the gap
 
 
@@ -169,3 +183,12 @@ def test_confusion_counts_is_batched():
     pred = np.array([[0, 1, 0], [2, 1, 0]])
     c = confusion_counts(gold, pred, 3)
     assert c.shape == (2, 3, 3) and c[0].tolist() == [[1, 0, 0], [1, 1, 0], [0, 0, 0]] and c[1, 2].tolist() == [0, 1, 1]
+
+
+def test_bootstrap_settings_are_validated():
+    """One settings class for every interval, checked when built (config files and code alike)."""
+    with pytest.raises(ValueError, match="at least 100"):
+        BootstrapConfig(50)
+    with pytest.raises(ValueError, match="between 0.5 and 1"):
+        BootstrapConfig(200, 0, 1.5)
+    assert BootstrapConfig(200, 3).seed == 3

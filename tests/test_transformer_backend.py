@@ -14,10 +14,9 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO, write_jsonl  # noqa: E402
-from secframing.config import load_config  # noqa: E402
 from secframing.labels import DEVICES, FRAMING_LABELS  # noqa: E402
 from secframing.models import ModelLoadError, load_model  # noqa: E402
-from secframing.models.base import sha256_bytes  # noqa: E402
+from secframing.models.io import sha256_bytes  # noqa: E402
 from secframing.models.transformer import TransformerConfig, TransformerModel, loss_weights  # noqa: E402
 from secframing.paths import CONFIG_DIR, DEMO_CORPUS  # noqa: E402
 
@@ -66,26 +65,29 @@ def tiny_config(path: Path, **kw) -> TransformerConfig:
     # a tiny random model needs a far larger step than fine-tuning a pre-trained one
     # one thread: on a shared machine more threads than free cores make torch many times slower
     base = dict(model_name_or_path=str(path), epochs=10, batch_size=6, learning_rate=3e-3, warmup_ratio=0.0,
-                local_files_only=True, num_threads=1, seed=7)
+                local_files_only=True, num_threads=1)
     return TransformerConfig(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")
 def fitted(tiny_bert) -> TransformerModel:
-    return TransformerModel(tiny_config(tiny_bert)).fit(TEXTS, LABELS)
+    return TransformerModel(tiny_config(tiny_bert), seed=7).fit(TEXTS, LABELS)
 
 
 @pytest.fixture(scope="module")
-def saved(fitted, tmp_path_factory) -> Path:
+def head():
     from secframing.models.tfidf import TfidfConfig, TfidfMultiLabel
 
     # every device needs positive and negative rows: promotional rows carry them all
-    fitted.devices = TfidfMultiLabel(DEVICES, TfidfConfig(min_df=1)).fit(
+    return TfidfMultiLabel(DEVICES, TfidfConfig(min_df=1)).fit(
         TEXTS, [list(DEVICES) if lab == "promotional" else [] for lab in LABELS])
-    try:
-        return fitted.save(tmp_path_factory.mktemp("transformer-model"), extra_meta={"experiment": "tiny"})
-    finally:
-        fitted.devices = None
+
+
+@pytest.fixture(scope="module")
+def saved(fitted, head, tmp_path_factory) -> Path:
+    from secframing.models.devices import WithDevices
+
+    return WithDevices(fitted, head).save(tmp_path_factory.mktemp("transformer-model"), extra_meta={"experiment": "tiny"})
 
 
 def test_fit_learns_classes_that_differ_by_obvious_words(fitted):
@@ -99,9 +101,9 @@ def test_fit_learns_classes_that_differ_by_obvious_words(fitted):
 
 
 def test_same_seed_same_predictions_other_seed_differs(tiny_bert, fitted):
-    again = TransformerModel(tiny_config(tiny_bert)).fit(TEXTS, LABELS)
+    again = TransformerModel(tiny_config(tiny_bert), seed=7).fit(TEXTS, LABELS)
     assert again.predict_proba(TEXTS) == fitted.predict_proba(TEXTS)
-    other = TransformerModel(tiny_config(tiny_bert, seed=8, epochs=1)).fit(TEXTS, LABELS)
+    other = TransformerModel(tiny_config(tiny_bert, epochs=1), seed=8).fit(TEXTS, LABELS)
     assert other.predict_proba(TEXTS) != fitted.predict_proba(TEXTS)
 
 
@@ -140,26 +142,28 @@ def test_a_hub_name_without_internet_says_to_pass_a_local_directory():
         model.fit(TEXTS[:2], ["factual", "other"])
 
 
-def test_save_writes_safetensors_only_and_load_model_round_trips(fitted, saved):
+def test_save_writes_safetensors_only_and_load_model_round_trips(fitted, head, saved):
+    from secframing.models.devices import WithDevices
+
     names = [p.relative_to(saved).as_posix() for p in saved.rglob("*") if p.is_file()]
-    assert "hf/model.safetensors" in names and "model.json" in names
+    assert "framing/hf/model.safetensors" in names and "model.json" in names and "devices/devices.skops" in names
     assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"))]
-    meta = json.loads((saved / "model.json").read_text(encoding="utf-8"))
+    top = json.loads((saved / "model.json").read_text(encoding="utf-8"))
+    assert top["backend"] == "devices" and top["tasks"] == ["framing", "devices"] and top["experiment"] == "tiny"
+    meta = json.loads((saved / "framing" / "model.json").read_text(encoding="utf-8"))
     assert meta["backend"] == "transformer" and meta["model_labels"] == list(FRAMING_LABELS)
-    assert meta["tasks"] == ["framing", "devices"] and meta["experiment"] == "tiny"
-    assert meta["config"]["seed"] == 7 and set(meta["files"]) == set(names) - {"model.json"}
+    assert meta["tasks"] == ["framing"] and meta["seed"] == 7 and "seed" not in meta["config"]
+    assert set(meta["files"]) == {n.removeprefix("framing/") for n in names if n.startswith("framing/hf/")}
     loaded = load_model(saved)
-    assert isinstance(loaded, TransformerModel) and loaded.tasks == ("framing", "devices")
-    fitted.devices = loaded.devices
-    try:
-        assert loaded.predict_many(TEXTS) == fitted.predict_many(TEXTS)
-    finally:
-        fitted.devices = None
+    assert isinstance(loaded, WithDevices) and isinstance(loaded.framing, TransformerModel)
+    assert loaded.tasks == ("framing", "devices")
+    assert loaded.predict_many(TEXTS) == WithDevices(fitted, head).predict_many(TEXTS)
     assert loaded.predict_one(AR_PROMO).devices == DEVICES and loaded.predict_one(AR_FACTUAL).devices == ()
 
 
 def _copy(saved: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(saved, tmp_path / "copy"))
+    """A copy of the saved transformer component (the ``framing/`` folder of the devices composite)."""
+    return Path(shutil.copytree(saved / "framing", tmp_path / "copy"))
 
 
 def _rehash(directory: Path, name: str) -> None:
@@ -209,15 +213,16 @@ def test_checkpoint_id2label_must_match_model_labels(saved, tmp_path):
 @pytest.mark.parametrize("name,task", [("framing_transformer.toml", "framing"),
                                        ("sentiment_transformer.toml", "sentiment")])
 def test_experiment_configs_name_a_hub_model_and_take_a_local_override(name, task, tmp_path):
-    from secframing.experiments.runner import ExperimentConfig
+    from secframing.experiments.config import load_experiment_config
 
     path = CONFIG_DIR / "experiments" / name
-    cfg = load_config(ExperimentConfig, path)
-    assert cfg.backend == "transformer" and cfg.task == task
-    assert cfg.transformer.model_name_or_path == "aubmindlab/bert-base-arabertv02"
-    assert cfg.transformer.class_weight == "balanced"
-    cfg = load_config(ExperimentConfig, path, [f"transformer.model_name_or_path={tmp_path}", "transformer.epochs=1"])
-    assert cfg.transformer.model_name_or_path == str(tmp_path) and cfg.transformer.epochs == 1.0
+    cfg = load_experiment_config(path)
+    assert cfg.model.backend == "transformer" and cfg.data.task == task
+    # a hub name stays a name: it is not a path next to the config file
+    assert cfg.model.transformer.model_name_or_path == "aubmindlab/bert-base-arabertv02"
+    assert cfg.model.transformer.class_weight == "balanced"
+    cfg = load_experiment_config(path, [f"model.transformer.model_name_or_path={tmp_path}", "model.transformer.epochs=1"])
+    assert cfg.model.transformer.model_name_or_path == str(tmp_path) and cfg.model.transformer.epochs == 1.0
 
 
 @pytest.mark.shared
@@ -231,10 +236,10 @@ def test_train_then_predict_end_to_end(shared, tiny_bert, tmp_path):
     out = tmp_path / "run"
     t0 = time.perf_counter()
     metrics = train(CONFIG_DIR / "experiments" / "framing_transformer.toml", out, overrides=(
-        f"transformer.model_name_or_path={tiny_bert}", "transformer.local_files_only=true",
-        "transformer.epochs=1", "transformer.num_threads=1", "max_train=60", "seeds=[1]",
-        "bootstrap_resamples=100", "evaluate_test=false",
-        "devices_head=false"))  # the TF-IDF devices head is tested with its backend; it would double the run time
+        f"model.transformer.model_name_or_path={tiny_bert}", "model.transformer.local_files_only=true",
+        "model.transformer.epochs=1", "model.transformer.num_threads=1", "data.max_train=60", "training.seeds=[1]",
+        "evaluation.bootstrap_resamples=100", "evaluation.test=false",
+        "model.devices.enabled=false"))  # the TF-IDF devices head is tested with its backend; it would double the run time
     train_s = time.perf_counter() - t0
     assert metrics["backend"] == "transformer" and 0 <= metrics["dev"]["macro_f1"] <= 1
     assert metrics["predict_sentences_per_s"] > 0 and "test" not in metrics

@@ -1,73 +1,123 @@
-"""The ``secframing`` command line. Every subcommand is a thin wrapper over a function taking a config."""
+"""The ``secframing`` command line. Every subcommand is a thin wrapper over a function taking a config.
+
+User errors (a bad config, an unreadable input, a missing model or shared file...) raised by any
+subcommand end as one line ``secframing: error: ...`` on stderr and exit status 2, from one place:
+:class:`SecframingGroup`. Anything else is a bug: :func:`main` prints one line and exits 1
+(``SECFRAMING_DEBUG=1`` shows the traceback).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
+from secframing.annotate.standoff import AnnotationError
 from secframing.config import ConfigError
 from secframing.io.readers import InputFileError
+from secframing.labels import LabelSetError
 from secframing.lexicon import LexiconError
 from secframing.manifest import write_jsonl
 from secframing.models.base import ModelLoadError
 from secframing.paths import DEFAULT_MODEL_DIR, SharedDataMissing
 
-app = typer.Typer(help="secframing: how Moroccan Arabic news frame the security services.",
+
+class OptionError(ValueError):
+    """Command-line options that do not fit together (e.g. both ``--config`` and ``--gold``)."""
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    InputFileError, ConfigError, ModelLoadError, SharedDataMissing, LexiconError, FileNotFoundError,
+    AnnotationError, LabelSetError, OptionError)
+"""Errors the user can fix: reported in one line with exit status 2, never with a traceback."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+class SecframingGroup(TyperGroup):
+    """The root command: every subcommand (sub-groups included) runs inside its ``invoke``, so this is
+    the one place user errors become one line and exit 2, for the console script and CliRunner alike."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            typer.echo(f"secframing: error: {first_line(exc)}", err=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(cls=SecframingGroup, help="secframing: how Moroccan Arabic news frame the security services.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-data_app = typer.Typer(help="Corpus utilities: inventory of ../shared, relevance selection, segmentation.",
+data_app = typer.Typer(help="Corpus utilities: inventory of ../shared, relevance selection, segmentation, "
+                            "and the text stages measured against the hand-made gold in data/eval.",
                        no_args_is_help=True)
-eval_app = typer.Typer(help="Measure the text stages against the hand-made gold in data/eval.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
-app.add_typer(eval_app, name="eval")
+experiments_app = typer.Typer(help="Train every experiment config, and summarise run directories in "
+                                   "models/RESULTS.md.", no_args_is_help=True)
 annotate_app = typer.Typer(help="Annotation work: sampling design, active learning, Label Studio, statistics.",
                            no_args_is_help=True)
+eval_app = typer.Typer(help="Deprecated: use `evaluate --gold` and `data eval-segmentation|eval-relevance`.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(experiments_app, name="experiments")
 app.add_typer(annotate_app, name="annotate")
-
-USER_ERRORS = (InputFileError, ConfigError, ModelLoadError, SharedDataMissing, LexiconError, FileNotFoundError)
-
-
-def _fail(exc: BaseException) -> NoReturn:
-    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    typer.echo(f"secframing: error: {msg}", err=True)
-    raise typer.Exit(2)
+app.add_typer(eval_app, name="eval", hidden=True)  # alias kept for one release
 
 
-def _echo_f1(name: str, m: dict) -> None:
+def _deprecated(old: str, new: str) -> None:
+    typer.echo(f"secframing: note: `secframing {old}` is deprecated and will be removed in the next release; "
+               f"use `secframing {new}`", err=True)
+
+
+def _echo_f1(name: str, m: dict[str, Any]) -> None:
     lo, hi = m["macro_f1_ci95"]
     typer.echo(f"{name}: macro-F1 {m['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}, n={m['n']})")
 
 
+def _path_override(key: str, value: object | None) -> list[str]:
+    """``key="value"`` as a ``--set`` override when the option was given, else nothing."""
+    return [] if value is None else [f"{key}={json.dumps(str(value))}"]
+
+
+EXPLAIN_HELP = "Print every config key with its type, default and meaning, and exit."
+
+
 @app.command()
 def study(
-    corpus: Path = typer.Option(None, help="Corpus file (JSONL, CSV, TSV or Parquet); default: the bundled demo corpus."),
-    out: Path = typer.Option(Path("reports/study"), help="Report folder to write."),
-    model: Path = typer.Option(DEFAULT_MODEL_DIR, help="Framing model directory."),
-    config: Optional[Path] = typer.Option(None, help="Study config TOML (see configs/study.toml)."),
+    corpus: Path | None = typer.Option(None, help="Corpus file (JSONL, CSV, TSV or Parquet); default: the "
+                                                     "config's, else the bundled demo corpus."),
+    out: Path | None = typer.Option(None, help="Report folder to write; default: the config's, else reports/study."),
+    model: Path | None = typer.Option(None, help="Framing model directory; default: the config's, else "
+                                                    "models/default."),
+    config: Path | None = typer.Option(None, help="Study config TOML (see configs/study.toml); its paths are "
+                                                     "relative to it."),
     set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set bootstrap.n_resamples=500."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Force the input format: jsonl, csv, tsv, parquet."),
-    encoding: Optional[str] = typer.Option(None, help="Input encoding when not UTF-8 (e.g. cp1256)."),
+    fmt: str | None = typer.Option(None, "--format", help="Force the input format: jsonl, csv, tsv, parquet."),
+    encoding: str | None = typer.Option(None, help="Input encoding when not UTF-8 (e.g. cp1256)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
+    explain_config: bool = typer.Option(False, "--explain-config", help=EXPLAIN_HELP),
 ) -> None:
-    """Run the framing study on a corpus and write index.html, figures and tables to OUT."""
-    from secframing.config import from_dict, load_config
+    """Run the framing study on a corpus and write index.html, figures and tables to OUT.
+
+    Options given here override the config file; options not given leave it (or the defaults) in
+    charge. Paths on the command line are relative to the working directory."""
+    from secframing.config import explain, from_dict, load_config
     from secframing.study.pipeline import StudyConfig, run_study
 
-    try:
-        base = [f"out={json.dumps(str(out))}", f"model={json.dumps(str(model))}"]
-        if corpus is not None:
-            base.append(f"corpus={json.dumps(str(corpus))}")
-        if fmt:
-            base.append(f"format={json.dumps(fmt)}")
-        if encoding:
-            base.append(f"encoding={json.dumps(encoding)}")
-        cfg = load_config(StudyConfig, config, base + set_) if config else from_dict(StudyConfig, {}, base + set_)
-        result = run_study(cfg, progress=not quiet and sys.stderr.isatty())
-    except USER_ERRORS as exc:
-        _fail(exc)
+    if explain_config:
+        typer.echo(explain(StudyConfig))
+        return
+    overrides = (_path_override("corpus", corpus) + _path_override("out", out) + _path_override("model", model)
+                 + _path_override("format", fmt) + _path_override("encoding", encoding) + list(set_))
+    cfg = load_config(StudyConfig, config, overrides) if config else from_dict(StudyConfig, {}, overrides)
+    result = run_study(cfg, progress=not quiet and sys.stderr.isatty())
     acc = result.accounting
     typer.echo(f"read {acc['input_rows']} rows: {acc['articles']} articles, {acc['rejected_rows']} rejected; "
                f"{acc['relevant_articles']} security-coverage articles, {acc['sentences']} sentences "
@@ -82,32 +132,36 @@ def predict(
     output: Path = typer.Option(..., help="Output JSONL: id, label, score, probs, devices per input row."),
     id_field: str = typer.Option("id", help="Column holding the row id."),
     text_field: str = typer.Option("text", help="Column holding the sentence."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Force the input format: jsonl, csv, tsv."),
-    encoding: Optional[str] = typer.Option(None, help="Input encoding when not UTF-8."),
+    fmt: str | None = typer.Option(None, "--format", help="Force the input format: jsonl, csv, tsv."),
+    encoding: str | None = typer.Option(None, help="Input encoding when not UTF-8."),
 ) -> None:
     """Label sentences; unreadable rows go to OUTPUT.rejects.jsonl with their reason."""
     from secframing.predict import predict_file
 
-    try:
-        s = predict_file(model, input, output, id_field, text_field, fmt, encoding)
-    except USER_ERRORS as exc:
-        _fail(exc)
+    s = predict_file(model, input, output, id_field, text_field, fmt, encoding)
     typer.echo(f"{s.predicted} of {s.rows} rows predicted -> {s.output}; {s.rejected} rejected -> {s.rejects}")
 
 
 @app.command()
 def train(
-    config: Path = typer.Option(..., help="Experiment config, e.g. configs/experiments/lexicon_baseline.toml."),
-    output: Path = typer.Option(..., help="Run/model directory to write."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set lexicon.threshold=2.5."),
+    config: Path | None = typer.Option(None, help="Experiment config, e.g. "
+                                                     "configs/experiments/lexicon_baseline.toml (required)."),
+    output: Path | None = typer.Option(None, help="Run/model directory to write (required)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set model.lexicon.threshold=2.5."),
+    explain_config: bool = typer.Option(False, "--explain-config", help=EXPLAIN_HELP),
 ) -> None:
     """Build a model from an experiment config; writes the model, metrics and run manifest."""
+    if explain_config:
+        from secframing.config import explain
+        from secframing.experiments.runner import ExperimentConfig
+
+        typer.echo(explain(ExperimentConfig))
+        return
+    if config is None or output is None:
+        raise OptionError("train needs --config and --output (or --explain-config)")
     from secframing.experiments.runner import train as run_train
 
-    try:
-        metrics = run_train(config, output, tuple(set_))
-    except USER_ERRORS as exc:
-        _fail(exc)
+    metrics = run_train(config, output, tuple(set_))
     for name, m in metrics.items():
         if isinstance(m, dict) and "macro_f1_ci95" in m:
             _echo_f1(name, m)
@@ -118,76 +172,101 @@ def train(
 
 @app.command()
 def evaluate(
-    config: Path = typer.Option(..., help="Experiment config naming the task (its data and splits)."),
     model: Path = typer.Option(..., help="Model directory to evaluate."),
-    output: Optional[Path] = typer.Option(None, help="Also write the metrics JSON here."),
-    test: bool = typer.Option(False, help="Also evaluate the test split (report once; never select on it)."),
+    config: Path | None = typer.Option(None, help="Experiment config naming the task (its data and splits): "
+                                                     "macro-F1 on its dev split."),
+    gold: Path | None = typer.Option(None, help="Stand-off gold annotations (e.g. data/annotations/pilot_v1.jsonl):"
+                                                   " macro-F1 per sampling stratum (needs ../shared)."),
+    test: bool = typer.Option(False, help="With --config: also the test split (report once; never select on it)."),
+    output: Path | None = typer.Option(None, help="Also write the metrics JSON here."),
 ) -> None:
-    """Evaluate a saved model on a config's dev (and optionally test) split: macro-F1 with CIs."""
-    from secframing.experiments.runner import evaluate_model
+    """Evaluate a saved model, with bootstrap CIs: on a config's dev (and --test) split, or on --gold."""
+    if (config is None) == (gold is None):
+        raise OptionError("evaluate needs exactly one of --config (a task's dev/test splits) "
+                          "or --gold (stand-off gold annotations)")
+    if gold is not None and test:
+        raise OptionError("--test goes with --config; --gold evaluates on the whole gold file")
+    if gold is not None:
+        res = _evaluate_gold(model, gold)
+        typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
+    else:
+        from secframing.experiments.runner import evaluate_model
 
-    try:
         res = evaluate_model(config, model, test)
-    except USER_ERRORS as exc:
-        _fail(exc)
+        for split in ("dev", "test"):
+            if split in res:
+                _echo_f1(split, res[split])
     if output:
         output.write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
-    for split in ("dev", "test"):
-        if split in res:
-            _echo_f1(split, res[split])
 
 
-@app.command()
-def report(
-    runs: Path = typer.Option(Path("runs"), help="Folder of run directories (each with metrics.json)."),
-    output: Path = typer.Option(Path("models/RESULTS.md"), help="Markdown file to write."),
-) -> None:
-    """Regenerate models/RESULTS.md from the run directories."""
-    from secframing.experiments.results import write_results
+def _evaluate_gold(model: Path, gold: Path) -> dict[str, Any]:
+    from secframing.evaluation.framing import evaluate_framing
+    from secframing.models import load_model
 
-    path = write_results(runs, output)
-    typer.echo(f"wrote {path}")
+    return evaluate_framing(load_model(model), gold)
 
 
-@app.command()
-def results(
-    configs: Path = typer.Option(Path("configs/experiments"), help="Folder of experiment configs to run."),
-    runs: Path = typer.Option(Path("runs"), help="Folder for the run directories."),
-    output: Path = typer.Option(Path("models/RESULTS.md"), help="Markdown file to write."),
-    only: list[str] = typer.Option([], help="Run only these experiments (config file names without .toml)."),
-) -> None:
-    """Run every experiment config into runs/ and regenerate models/RESULTS.md from the run directories."""
+# -- experiments ------------------------------------------------------------------------------------
+
+CONFIGS_OPT = typer.Option(Path("configs/experiments"), help="Folder of experiment configs to run.")
+RUNS_OPT = typer.Option(Path("runs"), help="Folder of run directories (each with metrics.json).")
+RESULTS_OPT = typer.Option(Path("models/RESULTS.md"), help="Markdown file to write.")
+ONLY_OPT = typer.Option([], help="Run only these experiments (config file names without .toml).")
+SET_OPT = typer.Option([], "--set", help="Override a key in every config, e.g. --set training.seeds=[1].")
+
+
+@experiments_app.command("run")
+def experiments_run(configs: Path = CONFIGS_OPT, runs: Path = RUNS_OPT, output: Path = RESULTS_OPT,
+                    only: list[str] = ONLY_OPT, set_: list[str] = SET_OPT) -> None:
+    """Train every experiment config into RUNS, then write OUTPUT (models/RESULTS.md) from the run directories."""
     from secframing.experiments.results import write_results
     from secframing.experiments.runner import run_all
 
-    try:
-        for r in run_all(configs, runs, tuple(only)):
-            typer.echo(f"{r['experiment']}: " + (f"skipped ({r['skipped']})" if "skipped" in r else f"dev macro-F1 {r['dev']}"))
-    except USER_ERRORS as exc:
-        _fail(exc)
+    for r in run_all(configs, runs, tuple(only), tuple(set_)):
+        typer.echo(f"{r['experiment']}: " + (f"skipped ({r['skipped']})" if "skipped" in r else f"dev macro-F1 {r['dev']}"))
     typer.echo(f"wrote {write_results(runs, output)}")
 
+
+@experiments_app.command("summarize")
+def experiments_summarize(runs: Path = RUNS_OPT, output: Path = RESULTS_OPT) -> None:
+    """Write OUTPUT (models/RESULTS.md) from existing run directories, training nothing."""
+    from secframing.experiments.results import write_results
+
+    typer.echo(f"wrote {write_results(runs, output)}")
+
+
+@app.command("results", hidden=True)
+def results_alias(configs: Path = CONFIGS_OPT, runs: Path = RUNS_OPT, output: Path = RESULTS_OPT,
+                  only: list[str] = ONLY_OPT) -> None:
+    """Deprecated alias of `experiments run`."""
+    _deprecated("results", "experiments run")
+    experiments_run(configs, runs, output, only, [])
+
+
+@app.command("report", hidden=True)
+def report_alias(runs: Path = RUNS_OPT, output: Path = RESULTS_OPT) -> None:
+    """Deprecated alias of `experiments summarize`."""
+    _deprecated("report", "experiments summarize")
+    experiments_summarize(runs, output)
+
+
+# -- data -------------------------------------------------------------------------------------------
 
 @data_app.command("inventory")
 def data_inventory() -> None:
     """List every shared data file with its size and sha256 (JSON)."""
     from secframing.io.adapters import inventory
 
-    try:
-        typer.echo(json.dumps(inventory(), ensure_ascii=False, indent=2))
-    except USER_ERRORS as exc:
-        _fail(exc)
+    typer.echo(json.dumps(inventory(), ensure_ascii=False, indent=2))
 
 
-def _read_corpus(corpus: Path, output: Path):
+def _read_corpus(corpus: Path, output: Path) -> Any:
     """Read a corpus for a data command; its rejects go to ``<output>.rejects.jsonl``."""
     from secframing.io.readers import read_articles
     from secframing.predict import rejects_path
 
-    try:
-        read = read_articles(corpus)
-    except USER_ERRORS as exc:
-        _fail(exc)
+    read = read_articles(corpus)
     write_jsonl(rejects_path(output), (rej.to_dict() for rej in read.rejects))
     return read
 
@@ -231,35 +310,31 @@ def data_segment(
     typer.echo(f"{n} sentences from {len(read.articles)} articles -> {output}")
 
 
-@eval_app.command("segmentation")
-def eval_segmentation(
-    gold: list[Path] = typer.Option(None, help="Gold files (default: data/eval/segmentation_*.jsonl)."),
+SEG_GOLD_OPT = typer.Option(None, "--gold", help="Gold files (default: data/eval/segmentation_*.jsonl).")
+
+
+@data_app.command("eval-segmentation")
+def data_eval_segmentation(
+    gold: list[Path] | None = SEG_GOLD_OPT,
     errors: bool = typer.Option(False, help="Also list each wrong boundary."),
 ) -> None:
     """Sentence error rate and boundary P/R/F1 against the hand-segmented gold (needs ../shared)."""
     from secframing.evaluation.segmentation import evaluate_segmentation
     from secframing.paths import DATA_DIR
 
-    files = gold or sorted((DATA_DIR / "eval").glob("segmentation_*.jsonl"))
-    try:
-        out = {}
-        for f in files:
-            s = evaluate_segmentation(f)
-            out[f.name] = {**s.summary(), **({"errors": s.errors} if errors else {})}
-    except USER_ERRORS as exc:
-        _fail(exc)
+    out = {}
+    for f in gold or sorted((DATA_DIR / "eval").glob("segmentation_*.jsonl")):
+        s = evaluate_segmentation(f)
+        out[f.name] = {**s.summary(), **({"errors": s.errors} if errors else {})}
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
 
-@eval_app.command("relevance")
-def eval_relevance(errors: bool = typer.Option(False, help="Also list each disagreement.")) -> None:
+@data_app.command("eval-relevance")
+def data_eval_relevance(errors: bool = typer.Option(False, help="Also list each disagreement.")) -> None:
     """Relevance precision/recall against the hand-checked samples (needs ../shared)."""
     from secframing.evaluation.relevance import evaluate_relevance
 
-    try:
-        res = evaluate_relevance()
-    except USER_ERRORS as exc:
-        _fail(exc)
+    res = evaluate_relevance()
     if not errors:
         for v in res.values():
             if isinstance(v, dict):
@@ -267,43 +342,44 @@ def eval_relevance(errors: bool = typer.Option(False, help="Also list each disag
     typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
 
 
+@eval_app.command("segmentation")
+def eval_segmentation(gold: list[Path] | None = SEG_GOLD_OPT,
+                      errors: bool = typer.Option(False, help="Also list each wrong boundary.")) -> None:
+    """Deprecated alias of `data eval-segmentation`."""
+    _deprecated("eval segmentation", "data eval-segmentation")
+    data_eval_segmentation(gold, errors)
+
+
+@eval_app.command("relevance")
+def eval_relevance(errors: bool = typer.Option(False, help="Also list each disagreement.")) -> None:
+    """Deprecated alias of `data eval-relevance`."""
+    _deprecated("eval relevance", "data eval-relevance")
+    data_eval_relevance(errors)
+
+
 @eval_app.command("framing")
 def eval_framing(
     gold: Path = typer.Option(Path("data/annotations/pilot_v1.jsonl"), help="Stand-off gold annotations."),
     model: Path = typer.Option(DEFAULT_MODEL_DIR, help="Model directory."),
 ) -> None:
-    """Macro-F1 (with bootstrap CI) of a framing model on stand-off gold, per sampling stratum (needs ../shared)."""
-    from secframing.annotate.standoff import AnnotationError
-    from secframing.evaluation.framing import evaluate_framing
-    from secframing.models import load_model
-
-    try:
-        res = evaluate_framing(load_model(model), gold)
-    except USER_ERRORS + (AnnotationError,) as exc:
-        _fail(exc)
-    typer.echo(json.dumps(res, ensure_ascii=False, indent=2))
+    """Deprecated alias of `evaluate --gold FILE --model DIR`."""
+    _deprecated("eval framing", "evaluate --gold FILE --model DIR")
+    typer.echo(json.dumps(_evaluate_gold(model, gold), ensure_ascii=False, indent=2))
 
 
-def _annotation_errors():
-    from secframing.annotate.standoff import AnnotationError
-
-    return USER_ERRORS + (AnnotationError,)
-
+# -- annotate ---------------------------------------------------------------------------------------
 
 @annotate_app.command("sample")
 def annotate_sample(
     out: Path = typer.Option(Path("data/annotations"), help="Folder for design.json and units.jsonl (ids and offsets only)."),
-    tasks: Optional[Path] = typer.Option(None, help="Also write the units with their text here (outside the repository)."),
+    tasks: Path | None = typer.Option(None, help="Also write the units with their text here (outside the repository)."),
 ) -> None:
     """Redraw the recorded sampling design of the gold set (seeded; needs ../shared)."""
     from secframing.annotate.sampling import build_design
     from secframing.annotate.standoff import sha1_text
     from secframing.io.adapters import read_seed_articles, read_shared_corpus
 
-    try:
-        res = build_design(read_shared_corpus().articles, read_seed_articles())
-    except USER_ERRORS as exc:
-        _fail(exc)
+    res = build_design(read_shared_corpus().articles, read_seed_articles())
     out.mkdir(parents=True, exist_ok=True)
     (out / "design.json").write_text(json.dumps(res["design"], ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     write_jsonl(out / "units.jsonl", ({"unit": f"u{i:05d}", **{k: u[k] for k in ("article_id", "field", "start", "end")},
@@ -321,9 +397,9 @@ def annotate_next(
     n: int = typer.Option(200, help="How many sentences to propose."),
     output: Path = typer.Option(Path("reports/annotate/next.jsonl"), help="JSONL of proposed sentences (holds text: keep it out of git)."),
     model: Path = typer.Option(DEFAULT_MODEL_DIR, help="Model whose uncertainty ranks the sentences."),
-    corpus: Optional[Path] = typer.Option(None, help="Corpus to draw from (default: the shared corpus)."),
+    corpus: Path | None = typer.Option(None, help="Corpus to draw from (default: the shared corpus)."),
     relevant_only: bool = typer.Option(True, help="Only sentences of articles the relevance rule selects."),
-    labelstudio: Optional[Path] = typer.Option(None, help="Also write a Label Studio project folder, pre-annotated."),
+    labelstudio: Path | None = typer.Option(None, help="Also write a Label Studio project folder, pre-annotated."),
     seed: int = typer.Option(0, help="Seed (ties only; the ranking is deterministic)."),
 ) -> None:
     """Rank unlabelled sentences by model uncertainty and diversity for the next annotation batch."""
@@ -337,13 +413,10 @@ def annotate_next(
     from secframing.select.relevance import RelevanceScorer
     from secframing.text.segment import segment_article
 
-    try:
-        m = load_model(model)
-        read = read_articles(corpus or shared_corpus_path())
-        done = {(a.article_id, a.field, a.start, a.end) for folder in ("primary", "second")
-                for a in (load_pass(ANNOTATIONS / folder) if (ANNOTATIONS / folder).exists() else [])}
-    except _annotation_errors() as exc:
-        _fail(exc)
+    m = load_model(model)
+    read = read_articles(corpus or shared_corpus_path())
+    done = {(a.article_id, a.field, a.start, a.end) for folder in ("primary", "second")
+            for a in (load_pass(ANNOTATIONS / folder) if (ANNOTATIONS / folder).exists() else [])}
     scorer = RelevanceScorer()
     cands = [{**u, "sha1": sha1_text(u["text"])} for art in read.articles
              if not relevant_only or scorer.score(art).relevant
@@ -365,10 +438,7 @@ def annotate_stats(
     """Counts per layer, label, outlet, category, stratum and split, and inter-annotator agreement."""
     from secframing.annotate.stats import dataset_stats
 
-    try:
-        st = dataset_stats()
-    except _annotation_errors() as exc:
-        _fail(exc)
+    st = dataset_stats()
     if agreement_only:
         st = st.get("agreement") or {}
     if as_json:
@@ -389,18 +459,16 @@ def annotate_stats(
 def annotate_export_ls(
     units: Path = typer.Option(..., help="JSONL of units with text (e.g. from `annotate next` or `annotate sample --tasks`)."),
     output: Path = typer.Option(..., help="Folder for tasks.json and label_config.xml (keep it out of git)."),
-    model: Optional[Path] = typer.Option(DEFAULT_MODEL_DIR, help="Pre-annotate with this model's predictions."),
+    model: Path | None = typer.Option(DEFAULT_MODEL_DIR, help="Pre-annotate with this model's predictions."),
 ) -> None:
     """Export sentences as Label Studio tasks, pre-annotated with a model's label, devices and score."""
     from secframing.annotate.labelstudio import to_tasks, write_project
     from secframing.models import load_model
 
-    try:
-        rows = [json.loads(line) for line in open(units, encoding="utf-8") if line.strip()]
-        preds = load_model(model).predict_many([r["text"] for r in rows]) if model else None
-        write_project(output, to_tasks(rows, preds, model_version=str(model) if model else ""))
-    except _annotation_errors() as exc:
-        _fail(exc)
+    with open(units, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    preds = load_model(model).predict_many([r["text"] for r in rows]) if model else None
+    write_project(output, to_tasks(rows, preds, model_version=str(model) if model else ""))
     typer.echo(f"{len(rows)} tasks -> {output / 'tasks.json'} (config: {output / 'label_config.xml'})")
 
 
@@ -412,10 +480,7 @@ def annotate_import_ls(
     """Turn a Label Studio export into stand-off annotation records, checking each text's sha1."""
     from secframing.annotate.labelstudio import read_export
 
-    try:
-        records = read_export(export)
-    except _annotation_errors() as exc:
-        _fail(exc)
+    records = read_export(export)
     write_jsonl(output, records)
     typer.echo(f"{len(records)} annotations -> {output}")
 
@@ -425,10 +490,7 @@ def annotate_splits() -> None:
     """Fix the train/dev/test split of the gold articles (data/splits/gold_v1.json; needs ../shared)."""
     from secframing.annotate.gold import build_splits
 
-    try:
-        rec = build_splits()
-    except _annotation_errors() as exc:
-        _fail(exc)
+    rec = build_splits()
     typer.echo(json.dumps(rec["counts"], indent=2))
 
 
@@ -437,10 +499,7 @@ def annotate_datasheet() -> None:
     """Regenerate docs/datasheet.md from the annotation files (needs ../shared)."""
     from secframing.annotate.datasheet import write_datasheet
 
-    try:
-        path = write_datasheet()
-    except _annotation_errors() as exc:
-        _fail(exc)
+    path = write_datasheet()
     typer.echo(f"wrote {path}")
 
 
@@ -451,11 +510,8 @@ def annotate_synthetic_check() -> None:
     from secframing.annotate.gold import gold_frame
     from secframing.annotate.synthetic import load_synthetic, synthetic_report
 
-    try:
-        real = gold_frame()
-        synth = load_synthetic()
-    except _annotation_errors() as exc:
-        _fail(exc)
+    real = gold_frame()
+    synth = load_synthetic()
     typer.echo(json.dumps(synthetic_report(real, synth), ensure_ascii=False, indent=2))
 
 
@@ -468,7 +524,7 @@ def main() -> None:
         app()
     except (KeyboardInterrupt, SystemExit):
         raise
-    except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+    except Exception as exc:  # the contract is one line, never a traceback
         if os.environ.get("SECFRAMING_DEBUG"):
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""

@@ -32,6 +32,9 @@ DEVICES: tuple[str, ...] = (
 SENTIMENT_LABELS: tuple[str, ...] = ("positive", "neutral", "negative")
 """Layer 3: sentiment toward the security institutions."""
 
+SENTIMENT_POLARITIES: tuple[str, ...] = ("positive", "negative")
+"""The sentiment labels reported as shares (neutral is the remainder)."""
+
 SUBJECTIVITY_LABELS: tuple[str, ...] = ("OBJ", "SUBJ")
 """ThatiAR (CheckThat! 2025 Arabic) sentence subjectivity, the dataset's own names."""
 

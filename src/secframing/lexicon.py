@@ -10,6 +10,8 @@ import functools
 import hashlib
 import re
 import tomllib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,3 +113,44 @@ def strongest_hits(hits: list[Hit]) -> list[Hit]:
         if all(hit.end <= k.start or hit.start >= k.end for k in kept):
             kept.append(hit)
     return sorted(kept, key=lambda h: h.start)
+
+
+@dataclass(frozen=True)
+class FieldHit:
+    """A cue hit in one field of a document and the weight it adds to the score."""
+
+    field: str
+    hit: Hit
+    weight: float
+    """The cue weight, times the title factor in the title; 0 when the hit is past the repeat cap."""
+    counted: bool
+    """False for a repeat past ``max_repeats``: listed as evidence by some callers, never scored."""
+
+
+@dataclass(frozen=True)
+class CueScorer:
+    """The weighted-cue engine of the relevance rule and the topic tagger: every hit of a lexicon in
+    the fields of a document, title evidence weighted up, each cue id counted at most ``max_repeats``
+    times over all fields (so long articles are not favoured)."""
+
+    lexicon: Lexicon
+    title_factor: float = 2.0
+    max_repeats: int = 3
+    strongest: bool = False
+    """Within each field, drop hits overlapping a stronger one (:func:`strongest_hits`)."""
+
+    def hits(self, fields: Iterable[tuple[str, str | None]]) -> list[FieldHit]:
+        """Hits of ``(field name, text)`` pairs in the order given; a field named ``title`` gets the
+        title factor, empty fields are skipped."""
+        seen: Counter[str] = Counter()
+        out: list[FieldHit] = []
+        for name, text in fields:
+            if not text:
+                continue
+            found = self.lexicon.find(text)
+            for hit in strongest_hits(found) if self.strongest else found:
+                seen[hit.cue.id] += 1
+                counted = seen[hit.cue.id] <= self.max_repeats
+                weight = hit.cue.weight * (self.title_factor if name == "title" else 1.0) if counted else 0.0
+                out.append(FieldHit(name, hit, weight, counted))
+        return out

@@ -11,17 +11,17 @@ import pandas as pd
 
 from secframing.annotate.gold import ANNOTATIONS
 from secframing.annotate.stats import dataset_stats
+from secframing.labels import FRAMING_LABELS
 from secframing.paths import REPO_ROOT
-
-LABELS = ("promotional", "factual", "other")
 
 
 def _table(rows: dict[str, dict[str, Any]], first: str) -> str:
-    head = f"| {first} | articles | sentences | promotional | factual | other |\n|---|---|---|---|---|---|\n"
+    head = (f"| {first} | articles | sentences | " + " | ".join(FRAMING_LABELS) + " |\n"
+            + "|---" * (3 + len(FRAMING_LABELS)) + "|\n")
     body = ""
-    for k, r in sorted(rows.items(), key=lambda kv: -sum(kv[1].get(x, 0) for x in LABELS)):
-        n = sum(r.get(x, 0) for x in LABELS)
-        body += f"| {k} | {r.get('articles', '')} | {n} | " + " | ".join(str(r.get(x, 0)) for x in LABELS) + " |\n"
+    for k, r in sorted(rows.items(), key=lambda kv: -sum(kv[1].get(x, 0) for x in FRAMING_LABELS)):
+        n = sum(r.get(x, 0) for x in FRAMING_LABELS)
+        body += f"| {k} | {r.get('articles', '')} | {n} | " + " | ".join(str(r.get(x, 0)) for x in FRAMING_LABELS) + " |\n"
     return head + body
 
 

@@ -13,7 +13,9 @@ from typing import Any
 import pandas as pd
 
 from secframing.annotate.standoff import Annotation, hydrate, load_annotations, shared_articles
-from secframing.paths import DATA_DIR
+from secframing.io.adapters import CORPUS_REL
+from secframing.io.cache import FileStampedCache, copy_frame
+from secframing.paths import DATA_DIR, shared_dir
 
 ANNOTATIONS = DATA_DIR / "annotations"
 SPLITS = DATA_DIR / "splits" / "gold_v1.json"
@@ -124,9 +126,41 @@ def load_splits(path: Path = SPLITS) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8"))["articles"]
 
 
+_GOLD_CACHE: FileStampedCache[pd.DataFrame] = FileStampedCache()
+
+
 def gold_frame(root: Path = ANNOTATIONS, with_text: bool = True, articles: dict[str, Any] | None = None) -> pd.DataFrame:
     """One row per gold sentence: ids, offsets, labels, stratum, weight, split (and text, hydrated from
-    ``articles``, by default the shared corpus and seeds)."""
+    ``articles``, by default the shared corpus and seeds).
+
+    Built once per process for the default articles: later calls get a copy, until one of the files it
+    was built from (annotations, design, units, split, and for the text the shared corpus and seeds)
+    changes. A frame hydrated from ``articles`` given by the caller is built every time.
+    """
+    root = Path(root)
+    if articles is not None:
+        return _gold_frame(root, with_text, articles)
+    files = gold_inputs(root, with_text)
+    if files is None:  # no ../shared: let hydration raise its usual error
+        return _gold_frame(root, with_text, None)
+    key = (str(root.resolve()), with_text, str(SPLITS))
+    frame = _GOLD_CACHE.get(key, files, lambda: _gold_frame(root, with_text, None))
+    return copy_frame(frame, list_columns=("devices",))
+
+
+def gold_inputs(root: Path = ANNOTATIONS, with_text: bool = True) -> list[Path] | None:
+    """Every file :func:`gold_frame` reads (None where the shared folder it needs is missing)."""
+    files = [*sorted((root / "primary").glob("*.jsonl")), *(root / name for name in OVERRIDES),
+             root / "units.jsonl", root / "design.json", SPLITS]
+    if with_text:
+        shared = shared_dir(required=False)
+        if shared is None:
+            return None
+        files += [shared / CORPUS_REL, *sorted((shared / "seeds").glob("*.txt"))]
+    return files
+
+
+def _gold_frame(root: Path, with_text: bool, articles: dict[str, Any] | None) -> pd.DataFrame:
     anns = gold_annotations(root)
     weights = design_weights(root)
     drawn = unit_strata(root)

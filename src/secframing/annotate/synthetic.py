@@ -56,10 +56,10 @@ def load_synthetic(folder: Path = SYNTHETIC_DIR) -> pd.DataFrame:
 
 def synthetic_report(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
     """Detectability per label for all synthetic files together and for each file."""
-    labels = ("promotional", "factual", "other")
     return {"synthetic_sentences": len(synthetic),
-            "by_label": [detectability(real, synthetic, lab) for lab in labels],
-            "by_source": {src: [detectability(real, g, lab) for lab in labels] for src, g in synthetic.groupby("source")}}
+            "by_label": [detectability(real, synthetic, lab) for lab in FRAMING_LABELS],
+            "by_source": {src: [detectability(real, g, lab) for lab in FRAMING_LABELS]
+                          for src, g in synthetic.groupby("source")}}
 
 
 def detectability(real: pd.DataFrame, synthetic: pd.DataFrame, label: str, folds: int = 5, seed: int = 0,

@@ -9,13 +9,20 @@ corpus has no official split). Synthetic sentences are added to training only, w
 
 from __future__ import annotations
 
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from secframing.io.cache import FileStampedCache, copy_frame
 from secframing.labels import TASK_LABELS
+from secframing.paths import shared_dir
 from secframing.text.normalize import normalize
 
 IN_DOMAIN = ("framing", "devices", "sentiment")
@@ -79,18 +86,62 @@ def _frame(df: pd.DataFrame, label_col: str, multilabel: bool) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+LONG_TEXT = 40
+"""Containment (not only equality) counts for normalised texts at least this long."""
+MAX_LENGTH_GAP = 2000
+"""A text contained in a much longer one (lengths differing by this or more) is not a leak."""
+
+
 def leakage_guard(train: pd.DataFrame, *held_out: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
     """Drop training rows whose normalised text equals, contains or is contained in a held-out text
-    (exact and near-exact duplicates across splits; the cross-dataset rule of OVERLAP_NOTES.md)."""
+    (exact and near-exact duplicates across splits; the cross-dataset rule of OVERLAP_NOTES.md).
+
+    Containment counts where both texts have at least :data:`LONG_TEXT` characters and their lengths
+    differ by less than :data:`MAX_LENGTH_GAP`.
+    """
     keys = [normalize(t) for df in held_out if df is not None for t in df["text"]]
+    texts = [normalize(t) for t in train["text"]]
     held = set(keys)
-    long_held = [k for k in keys if len(k) >= 40]
-    drop = []
-    for i, t in enumerate(train["text"]):
-        n = normalize(t)
-        if n in held or (len(n) >= 40 and any(n in k or k in n for k in long_held if abs(len(k) - len(n)) < 2000)):
-            drop.append(i)
-    return train.drop(index=drop).reset_index(drop=True), len(drop)
+    drop = {i for i, n in enumerate(texts) if n in held}
+    long_held = [k for k in dict.fromkeys(keys) if len(k) >= LONG_TEXT]
+    rows = [i for i, n in enumerate(texts) if len(n) >= LONG_TEXT and i not in drop]
+    long_train = [texts[i] for i in rows]
+    inside_held = _containments(long_train, long_held)  # (train, held): a training text inside a held-out one
+    inside_train = ((a, b) for b, a in _containments(long_held, long_train))  # a held-out text inside a training one
+    for a, b in chain(inside_held, inside_train):
+        if abs(len(long_train[a]) - len(long_held[b])) < MAX_LENGTH_GAP:
+            drop.add(rows[a])
+    return train.drop(index=sorted(drop)).reset_index(drop=True), len(drop)
+
+
+_GRAM = 30
+"""Length of the q-grams :func:`_containments` matches on (at most :data:`LONG_TEXT`)."""
+
+
+def _containments(needles: list[str], hay: list[str]) -> Iterator[tuple[int, int]]:
+    """Every pair ``(i, j)`` with ``needles[i] in hay[j]``, for needles of at least :data:`LONG_TEXT`
+    characters, without testing every pair.
+
+    Exact by construction: with ``step = LONG_TEXT - _GRAM + 1``, q-grams sampled from a hay text every
+    ``step`` characters include one that lies inside any occurrence of a needle (the occurrence spans at
+    least ``LONG_TEXT`` characters) and starts less than ``step`` characters into it. So a pair is a
+    candidate when a sampled q-gram of the hay text is one of the needle's first ``step`` q-grams, and
+    candidates are confirmed with ``in``.
+    """
+    step = LONG_TEXT - _GRAM + 1
+    starts: dict[str, set[int]] = defaultdict(set)
+    for i, needle in enumerate(needles):
+        if len(needle) < LONG_TEXT:
+            raise ValueError(f"needle {i} is shorter than LONG_TEXT ({len(needle)} < {LONG_TEXT})")
+        for offset in range(step):
+            starts[needle[offset:offset + _GRAM]].add(i)
+    for j, text in enumerate(hay):
+        candidates: set[int] = set()
+        for pos in range(0, len(text) - _GRAM + 1, step):
+            candidates.update(starts.get(text[pos:pos + _GRAM], ()))
+        for i in sorted(candidates):
+            if needles[i] in text:
+                yield i, j
 
 
 def _split_seeded(df: pd.DataFrame, seed: int, frac: tuple[float, float] = (0.1, 0.1)) -> tuple[pd.DataFrame, ...]:
@@ -105,8 +156,39 @@ def _split_seeded(df: pd.DataFrame, seed: int, frac: tuple[float, float] = (0.1,
     return tuple(df.loc[sorted(parts[k])].reset_index(drop=True) for k in ("train", "dev", "test"))
 
 
+_TASK_CACHE: FileStampedCache[TaskData] = FileStampedCache()
+
+
 def load_task(spec: TaskSpec) -> TaskData:
-    """Build the frames for one task (needs ../shared)."""
+    """Build the frames for one task (needs ../shared).
+
+    Built once per process and spec: later calls get a deep copy, until one of the input files (gold
+    annotations and split, synthetic sentences, shared corpus and external datasets) changes.
+    """
+    files = _task_inputs(spec)
+    data = _build_task(spec) if files is None else _TASK_CACHE.get(spec, files, lambda: _build_task(spec))
+    copy = {name: None if df is None else copy_frame(df, list_columns=("labels",))
+            for name, df in (("train", data.train), ("dev", data.dev), ("test", data.test))}
+    return dataclasses.replace(data, **copy)
+
+
+def _task_inputs(spec: TaskSpec) -> list[Path] | None:
+    """Every file :func:`load_task` may read for ``spec`` (None where ../shared is missing)."""
+    from secframing.annotate.gold import gold_inputs
+    from secframing.io.adapters import shared_inputs
+
+    gold = gold_inputs()
+    if gold is None or shared_dir(required=False) is None:
+        return None
+    files = [*gold, *shared_inputs().values()]
+    if spec.synthetic_weight > 0:
+        from secframing.annotate.synthetic import SYNTHETIC_DIR
+
+        files += sorted(SYNTHETIC_DIR.glob("*.jsonl"))
+    return files
+
+
+def _build_task(spec: TaskSpec) -> TaskData:
     task = spec.task
     labels = TASK_LABELS[task]
     sources: list[str] = []

@@ -8,13 +8,16 @@ left out and listed, with their row number and reason, in ``df.attrs["rejects"]`
 
 from __future__ import annotations
 
+import copy
 import csv
+import dataclasses
 import json
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
+from secframing.io.cache import FileStampedCache
 from secframing.io.readers import InputFileError, ReadResult, decode_lines, read_articles
 from secframing.io.schema import Article, ArticleRules
 from secframing.manifest import file_info
@@ -35,9 +38,25 @@ def shared_corpus_path() -> Path:
     return _shared_file(CORPUS_REL)
 
 
+_CORPUS_CACHE: FileStampedCache[ReadResult] = FileStampedCache()
+
+
 def read_shared_corpus(rules: ArticleRules | None = None) -> ReadResult:
-    """The shared Moroccan news corpus as articles (with rejects and the file hash)."""
-    return read_articles(shared_corpus_path(), rules)
+    """The shared Moroccan news corpus as articles (with rejects and the file hash).
+
+    Read once per process and rules: later calls get a copy of the first result (fresh lists, fresh
+    ``extra`` dicts) until the file's size or modification time changes.
+    """
+    path = shared_corpus_path()
+    rules = rules or ArticleRules()
+    cached = _CORPUS_CACHE.get((str(path), rules), [path], lambda: read_articles(path, rules))
+    return ReadResult(articles=[_copy_article(a) for a in cached.articles], rejects=list(cached.rejects),
+                      source=cached.source)
+
+
+def _copy_article(art: Article) -> Article:
+    """The (frozen) article with its one mutable field, ``extra``, copied."""
+    return dataclasses.replace(art, extra=copy.deepcopy(art.extra))
 
 
 def read_txt_article(path: str | Path, outlet: str = "seed", id_prefix: str = "seed_") -> Article:

@@ -1,33 +1,46 @@
-"""The estimator interface every backend implements, and the model-directory format.
+"""The estimator interface every backend implements.
 
-A model directory holds ``model.json`` (format, backend, tasks, the embedded label sets, config, file
-hashes) plus the backend's own files. :func:`load_model` checks the label sets against
-:mod:`secframing.labels` and the recorded hashes before anything is used.
+A model predicts one task's labels (``labels``, embedded when saved and checked on load); saving writes
+the backend's files (:meth:`SentenceModel.save_files`) and then ``model.json`` through
+:func:`secframing.models.io.write_model_json`, the one writer. Devices are not the base class's business:
+a model with a devices head is the composite :class:`secframing.models.devices.WithDevices`.
 """
 
 from __future__ import annotations
 
 import abc
-import hashlib
-import json
-from collections.abc import Sequence
+import importlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from secframing.labels import FRAMING_LABELS, LabelSetError, check_labels
+from secframing.labels import FRAMING_LABELS
+from secframing.models.io import MODEL_FORMAT, ModelLoadError, read_model_meta, sha256_bytes, write_model_json
 
-MODEL_FORMAT = "secframing-model"
-FORMAT_VERSION = 1
+__all__ = ["MODEL_FORMAT", "ModelLoadError", "Prediction", "SavedModel", "SentenceModel", "load_model",
+           "read_model_meta", "sha256_bytes"]
 
+M = TypeVar("M", bound="SavedModel")
 
-class ModelLoadError(RuntimeError):
-    """A model directory is missing, incomplete, tampered with or for other labels."""
+BACKENDS: dict[str, tuple[str, str]] = {
+    "lexicon": ("secframing.models.lexicon", "LexiconModel"),
+    "tfidf": ("secframing.models.tfidf", "TfidfModel"),
+    "tfidf_multilabel": ("secframing.models.tfidf", "TfidfMultiLabel"),
+    "embeddings": ("secframing.models.embeddings", "EmbeddingsModel"),
+    "transformer": ("secframing.models.transformer", "TransformerModel"),
+    "ensemble": ("secframing.models.ensemble", "EnsembleModel"),
+    "devices": ("secframing.models.devices", "WithDevices"),
+    "layered_sentiment": ("secframing.models.layered", "LayeredSentimentModel"),
+}
+"""Saved backend name -> (module, class). A new backend is one module plus one line here; modules are
+imported only when a model of theirs is opened (torch and the sentence encoders are heavy)."""
+
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One sentence's framing prediction."""
+    """One sentence's prediction."""
 
     label: str
     probs: dict[str, float]
@@ -40,17 +53,48 @@ class Prediction:
         return self.probs[self.label]
 
 
-class SentenceModel(abc.ABC):
-    """fit / predict / predict_proba / save / load, with the label set embedded."""
+class SavedModel(abc.ABC):
+    """Anything saved as a model directory: a backend name, a task and its labels, save and load."""
 
     backend: ClassVar[str]
     labels: tuple[str, ...] = FRAMING_LABELS
-    tasks: tuple[str, ...] = ("framing",)
-    devices: Any = None
-    """Optional multi-label devices head (``predict_sets(texts)``, ``save(dir)``); see :meth:`with_devices`."""
+    task: str = "framing"
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentenceModel:  # pragma: no cover - per backend
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The label layers this model predicts (their label sets are checked on load)."""
+        return (self.task,)
+
+    def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
+        """Write a self-contained model directory: the backend's files, then ``model.json``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        files, fields = self.save_files(directory)
+        write_model_json(directory, self, files, fields, extra_meta)
+        return directory
+
+    @abc.abstractmethod
+    def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
+        """Write the backend's own files into ``directory``; return ``{file: sha256}`` and the fields
+        :meth:`load` needs back from ``model.json``."""
+
+    @classmethod
+    @abc.abstractmethod
+    def load(cls, directory: Path, meta: dict[str, Any]) -> SavedModel:
+        """Rebuild from a directory whose ``model.json`` (``meta``) was already checked."""
+
+
+class SentenceModel(SavedModel):
+    """fit / predict / predict_proba / save / load, with the label set embedded."""
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str],
+            sample_weight: Sequence[float] | None = None) -> SentenceModel:
         raise NotImplementedError(f"{self.backend} does not learn from data")
+
+    def tune(self, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any] | None:
+        """Choose settings on held-out (dev) sentences after fitting; returns what was chosen, or None for
+        a model with nothing to tune (the default)."""
+        return None
 
     @abc.abstractmethod
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
@@ -66,16 +110,6 @@ class SentenceModel(abc.ABC):
         """Probabilities in the order of ``self.labels``."""
         return [[p.probs[label] for label in self.labels] for p in self.predict_many(texts)]
 
-    def with_devices(self, texts: Sequence[str], preds: list[Prediction]) -> list[Prediction]:
-        """Give the devices head's devices to the sentences predicted promotional (no-op without a head)."""
-        if self.devices is None:
-            return preds
-        promo = [i for i, p in enumerate(preds) if p.label == "promotional"]
-        out = list(preds)
-        for i, devs in zip(promo, self.devices.predict_sets([texts[i] for i in promo])):
-            out[i] = Prediction(out[i].label, out[i].probs, devs, out[i].evidence)
-        return out
-
     def predictions_from_proba(self, proba: Any, classes: Sequence[str]) -> list[Prediction]:
         """Predictions from a classifier's probability rows (columns in ``classes``), every label of
         the model present (0 for a class the classifier never saw), rounded to 6 digits."""
@@ -86,95 +120,51 @@ class SentenceModel(abc.ABC):
             out.append(Prediction(max(probs, key=probs.get), {k: round(v, 6) for k, v in probs.items()}))
         return out
 
-    def write_meta(self, directory: Path, files: dict[str, str], extra_meta: dict[str, Any] | None = None,
-                   **fields: Any) -> None:
-        """Write ``model.json``: format, backend, tasks, the label sets, the model's labels, backend
-        ``fields``, the sha256 of every saved file, time, and ``extra_meta`` (e.g. the experiment)."""
-        from secframing.labels import label_schema
-        from secframing.manifest import now_iso
 
-        meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
-                "tasks": list(self.tasks), "labels": label_schema(), "model_labels": list(self.labels),
-                **fields, "files": files, "created": now_iso(), **(extra_meta or {})}
-        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-
-    def save_devices(self, directory: Path, files: dict[str, str]) -> dict[str, Any] | None:
-        """Save the devices head beside the model; adds its file hash to ``files``; returns its meta."""
-        if self.devices is None:
-            return None
-        info = self.devices.save(directory)
-        files[info["file"]] = info["sha256"]
-        return info
-
-    def load_devices(self, directory: Path, meta: dict[str, Any]) -> None:
-        if meta.get("devices"):
-            from secframing.models.tfidf import TfidfMultiLabel
-
-            self.devices = TfidfMultiLabel.load(directory, meta["devices"])
-
-    @abc.abstractmethod
-    def save(self, directory: str | Path) -> Path:
-        """Write a self-contained model directory."""
-
-    @classmethod
-    @abc.abstractmethod
-    def load(cls, directory: Path, meta: dict[str, Any]) -> SentenceModel:
-        """Rebuild from a directory whose ``model.json`` (``meta``) was already checked."""
+def load_component(directory: Path, meta: Mapping[str, Any], name: str, kind: type[M]) -> M:
+    """Open the component ``name`` of a composite model (its folder is recorded in ``components``)."""
+    folder = meta.get("components", {}).get(name)
+    if folder is None:
+        raise ModelLoadError(f"{directory}/model.json: no component {name!r} in 'components'")
+    return load_model(Path(directory) / folder, kind)
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def read_model_meta(directory: str | Path) -> dict[str, Any]:
-    """Read and check ``model.json``: format, label sets, and the hashes of the files it lists."""
-    directory = Path(directory)
-    meta_path = directory / "model.json"
-    if not directory.is_dir():
-        raise ModelLoadError(f"{directory}: model directory not found")
-    if not meta_path.exists():
-        raise ModelLoadError(f"{directory}: no model.json; not a secframing model directory")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelLoadError(f"{meta_path}: malformed JSON: {exc.msg}") from None
-    if meta.get("format") != MODEL_FORMAT:
-        raise ModelLoadError(f"{meta_path}: format is {meta.get('format')!r}, expected {MODEL_FORMAT!r}")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelLoadError(f"{meta_path}: format_version {meta['format_version']} is newer than this secframing reads")
-    try:
-        check_labels(meta.get("labels", {}), meta.get("tasks", ["framing"]), str(meta_path))
-    except LabelSetError as exc:
-        raise ModelLoadError(str(exc)) from None
-    for name, digest in meta.get("files", {}).items():
-        path = directory / name
-        if not path.exists():
-            raise ModelLoadError(f"{directory}: file {name} listed in model.json is missing")
-        if sha256_bytes(path.read_bytes()) != digest:
-            raise ModelLoadError(f"{path}: sha256 differs from model.json (file changed after saving)")
-    return meta
-
-
-BACKENDS: dict[str, tuple[str, str]] = {
-    "lexicon": ("secframing.models.lexicon", "LexiconModel"),
-    "tfidf": ("secframing.models.tfidf", "TfidfModel"),
-    "embeddings": ("secframing.models.embeddings", "EmbeddingsModel"),
-    "transformer": ("secframing.models.transformer", "TransformerModel"),
-    "ensemble": ("secframing.models.ensemble", "EnsembleModel"),
-    "layered_sentiment": ("secframing.models.layered", "LayeredSentimentModel"),
-}
-"""Saved backend name -> (module, class); modules are imported only when a model of theirs is opened
-(torch and the sentence encoders are heavy)."""
-
-
-def load_model(directory: str | Path) -> SentenceModel:
-    """Open any saved model directory, dispatching on its backend."""
-    import importlib
-
+def load_model(directory: str | Path, kind: type[M] | None = None) -> M:
+    """Open any saved model directory, dispatching on its backend; ``kind`` (default
+    :class:`~secframing.models.base.SentenceModel`) is the class the model must be an instance of."""
     directory = Path(directory)
     meta = read_model_meta(directory)
     backend = meta.get("backend")
     if backend not in BACKENDS:
         raise ModelLoadError(f"{directory}: unknown backend {backend!r}; known: {sorted(BACKENDS)}")
+    cls = _backend_class(backend)
+    model = _load_v1(cls, directory, meta) if meta.get("format_version", 1) < 2 else cls.load(directory, meta)
+    kind = kind or SentenceModel  # type: ignore[assignment]
+    if not isinstance(model, kind):  # type: ignore[arg-type]
+        raise ModelLoadError(f"{directory}: a {backend} model is not a {kind.__name__}")  # type: ignore[union-attr]
+    return model
+
+
+def _load_v1(cls: Any, directory: Path, meta: dict[str, Any]) -> Any:
+    """Format 1 kept the devices head inside the learned model (``meta["devices"]``) and the ensemble
+    used it for the sentences it called promotional without lexicon devices; rebuild the same
+    behaviour as format 2's composition: ``WithDevices(framing model, head)``."""
+    # classes through the backend table, not imports: the composites import this module
+    with_devices = _backend_class("devices")
+    if meta.get("backend") == "ensemble":
+        lexicon = load_model(directory / meta["components"]["lexicon"])
+        learned = load_model(directory / meta["components"]["learned"])
+        head = learned.head if isinstance(learned, with_devices) else None
+        learned = learned.framing if isinstance(learned, with_devices) else learned
+        model = cls(lexicon, learned, meta.get("rule", "lexicon_promotional_override"))
+        return with_devices(model, head) if head is not None else model
+    model = cls.load(directory, meta)
+    info = meta.get("devices")
+    if info:
+        return with_devices(model, _backend_class("tfidf_multilabel").from_v1(directory, info))
+    return model
+
+
+def _backend_class(backend: str) -> Any:
     module, name = BACKENDS[backend]
-    return getattr(importlib.import_module(module), name).load(directory, meta)
+    return getattr(importlib.import_module(module), name)

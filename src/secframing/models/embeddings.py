@@ -27,7 +27,8 @@ from typing import Any, Literal
 import numpy as np
 
 from secframing.labels import FRAMING_LABELS
-from secframing.models.base import ModelLoadError, Prediction, SentenceModel, sha256_bytes
+from secframing.models.base import ModelLoadError, Prediction, SentenceModel
+from secframing.models.io import dump_skops, load_skops, sha256_file
 
 HEAD_FILE = "head.skops"
 PROJECTION_FILE = "projection.safetensors"
@@ -43,7 +44,6 @@ class EmbeddingsConfig:
     contrastively trained projection before the logistic regression."""
     C: float = 1.0
     class_weight: str | None = "balanced"
-    seed: int = 0
     max_iter: int = 3000
     """Logistic regression iterations."""
     threads: int = 1
@@ -277,10 +277,11 @@ def pair_loss(w: np.ndarray, xa: np.ndarray, xb: np.ndarray, target: np.ndarray)
     return float(np.mean((cos[:, 0] - target) ** 2)), grad
 
 
-def train_projection(x: np.ndarray, y: np.ndarray, weights: np.ndarray, config: EmbeddingsConfig) -> np.ndarray:
+def train_projection(x: np.ndarray, y: np.ndarray, weights: np.ndarray, config: EmbeddingsConfig,
+                     seed: int = 0) -> np.ndarray:
     """A ``(dim, projection_dim)`` matrix ``W`` minimising SetFit's cosine-similarity loss
     ``(cos(x_a W, x_b W) - target)^2`` over sampled pairs, with minibatch Adam (numpy only, no torch)."""
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(seed)
     a, b, t = sample_pairs(y, weights, config.setfit_pairs_per_class, rng)
     if not len(t):
         raise ValueError("setfit head needs at least two training sentences with a positive weight")
@@ -315,18 +316,16 @@ class EmbeddingsModel(SentenceModel):
     backend = "embeddings"
 
     def __init__(self, config: EmbeddingsConfig | None = None, labels: Sequence[str] = FRAMING_LABELS,
-                 task: str = "framing"):
+                 task: str = "framing", seed: int = 0):
         self.config = config or EmbeddingsConfig()
         self.labels = tuple(labels)
         self.task = task
+        self.seed = seed
+        """Pair sampling and the projection's start (``setfit``), and the regression's ``random_state``."""
         self.head: Any = None
         """The fitted ``LogisticRegression``."""
         self.projection: np.ndarray | None = None
         """``setfit`` head: the trained ``(dim, projection_dim)`` matrix."""
-
-    @property
-    def tasks(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.task, "devices") if self.devices is not None else (self.task,)
 
     @property
     def encoder(self) -> Encoder:
@@ -351,9 +350,9 @@ class EmbeddingsModel(SentenceModel):
         weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         x = self.embed(texts)
         with _blas_threads(c.threads):
-            self.projection = train_projection(x, y, weights, c) if c.head == "setfit" else None
+            self.projection = train_projection(x, y, weights, c, self.seed) if c.head == "setfit" else None
             feats = x if self.projection is None else project(x, self.projection)
-            clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=c.seed)
+            clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=self.seed)
             self.head = clf.fit(feats, y, sample_weight=None if sample_weight is None else weights)
         return self
 
@@ -365,28 +364,19 @@ class EmbeddingsModel(SentenceModel):
         x = self.embed(texts)
         with _blas_threads(self.config.threads):
             proba = self.head.predict_proba(x if self.projection is None else project(x, self.projection))
-        return self.with_devices(texts, self.predictions_from_proba(proba, list(self.head.classes_)))
+        return self.predictions_from_proba(proba, list(self.head.classes_))
 
-    def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
-        import skops.io as sio
-
+    def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
         if self.head is None:
             raise RuntimeError("model is not fitted")
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        sio.dump(self.head, directory / HEAD_FILE)
-        names = [HEAD_FILE]
+        files = {HEAD_FILE: dump_skops(self.head, directory / HEAD_FILE)}
         if self.projection is not None:
             from safetensors.numpy import save_file
 
             save_file({"weight": np.ascontiguousarray(self.projection)}, str(directory / PROJECTION_FILE),
                       metadata={"kind": "setfit-projection", "encoder": self.encoder.key})
-            names.append(PROJECTION_FILE)
-        files = {n: sha256_bytes((directory / n).read_bytes()) for n in names}
-        devices = self.save_devices(directory, files)
-        self.write_meta(directory, files, extra_meta, task=self.task, config=asdict(self.config),
-                        encoder=self.encoder_info(), devices=devices)
-        return directory
+            files[PROJECTION_FILE] = sha256_file(directory / PROJECTION_FILE)
+        return files, {"config": asdict(self.config), "seed": self.seed, "encoder": self.encoder_info()}
 
     def encoder_info(self) -> dict[str, Any]:
         """What a saved model records about its encoder (name, package, version, dim, cache key)."""
@@ -394,10 +384,10 @@ class EmbeddingsModel(SentenceModel):
 
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> EmbeddingsModel:
-        from secframing.models.tfidf import load_skops
-
+        saved = dict(meta.get("config", {}))
+        legacy_seed = saved.pop("seed", 0)  # format 1 kept the seed inside the config
         try:
-            config = EmbeddingsConfig(**meta["config"])
+            config = EmbeddingsConfig(**saved)
         except (KeyError, TypeError) as exc:
             raise ModelLoadError(f"{directory}: config in model.json is not an embeddings config: {exc}") from None
         recorded = meta.get("encoder", {})
@@ -408,7 +398,8 @@ class EmbeddingsModel(SentenceModel):
         if recorded.get("version") not in (None, installed):
             warnings.warn(f"{directory}: trained with {recorded.get('package')} {recorded['version']}, "
                           f"{installed} installed: its vectors may differ", stacklevel=2)
-        model = cls(config, meta.get("model_labels", FRAMING_LABELS), meta.get("task", "framing"))
+        model = cls(config, meta.get("model_labels", FRAMING_LABELS), meta.get("task", "framing"),
+                    meta.get("seed", legacy_seed))
         model.head = load_skops(directory / HEAD_FILE)
         if PROJECTION_FILE in meta.get("files", {}):
             from safetensors.numpy import load_file
@@ -416,5 +407,4 @@ class EmbeddingsModel(SentenceModel):
             model.projection = load_file(str(directory / PROJECTION_FILE))["weight"]
         elif config.head == "setfit":
             raise ModelLoadError(f"{directory}: setfit model without {PROJECTION_FILE} in model.json")
-        model.load_devices(directory, meta)
         return model

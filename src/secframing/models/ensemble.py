@@ -9,32 +9,42 @@ on every prediction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from secframing.labels import label_schema
-from secframing.manifest import now_iso
-from secframing.models.base import FORMAT_VERSION, MODEL_FORMAT, Prediction, SentenceModel, load_model, sha256_bytes
+from secframing.models.base import Prediction, SentenceModel, load_component
+from secframing.models.io import save_components
+
+RULES = ("lexicon_promotional_override",)
 
 
 class EnsembleModel(SentenceModel):
+    """The lexicon's promotional calls stand; the learned model decides the rest. Devices come from the
+    lexicon's cues (wrap the ensemble in :class:`~secframing.models.devices.WithDevices` to have a head
+    name the devices of the other promotional sentences)."""
+
     backend = "ensemble"
-    tasks = ("framing", "devices")
 
     def __init__(self, lexicon: SentenceModel, learned: SentenceModel, rule: str = "lexicon_promotional_override"):
-        if rule != "lexicon_promotional_override":
-            raise ValueError(f"unknown ensemble rule {rule!r}")
+        if rule not in RULES:
+            raise ValueError(f"unknown ensemble rule {rule!r}; known: {list(RULES)}")
         self.lexicon, self.learned, self.rule = lexicon, learned, rule
+        self.labels, self.task = learned.labels, learned.task
+
+    @property
+    def tasks(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys((*self.learned.tasks, *self.lexicon.tasks)))
+
+    def tune(self, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any] | None:
+        return self.learned.tune(texts, labels)
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
         texts = list(texts)
         lex = self.lexicon.predict_many(texts)
         learned = self.learned.predict_many(texts)
         out = []
-        need_devices = []
-        for i, (a, b) in enumerate(zip(lex, learned)):
+        for a, b in zip(lex, learned):
             if a.label == "promotional":
                 p = max(a.probs["promotional"], b.probs.get("promotional", 0.0))
                 rest = 1 - p
@@ -43,31 +53,15 @@ class EnsembleModel(SentenceModel):
                          "factual": round(rest * b.probs.get("factual", 0.0) / other_mass, 6),
                          "other": round(rest * b.probs.get("other", 0.0) / other_mass, 6)}
                 out.append(Prediction("promotional", probs, a.devices, a.evidence))
-                if not a.devices:
-                    need_devices.append(i)
             else:
                 out.append(Prediction(b.label, b.probs, b.devices, a.evidence))
-        head = getattr(self.learned, "devices", None)
-        if need_devices and head is not None:
-            for i, devs in zip(need_devices, head.predict_sets([texts[i] for i in need_devices])):
-                out[i] = Prediction(out[i].label, out[i].probs, devs, out[i].evidence)
         return out
 
-    def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.lexicon.save(directory / "lexicon")
-        self.learned.save(directory / "learned")
-        files = {f"{sub}/model.json": sha256_bytes((directory / sub / "model.json").read_bytes())
-                 for sub in ("lexicon", "learned")}
-        meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
-                "tasks": list(self.tasks), "labels": label_schema(), "rule": self.rule,
-                "components": {"lexicon": "lexicon", "learned": "learned"}, "files": files,
-                "created": now_iso(), **(extra_meta or {})}
-        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        return directory
+    def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
+        files = save_components(directory, {"lexicon": self.lexicon, "learned": self.learned})
+        return files, {"rule": self.rule, "components": {"lexicon": "lexicon", "learned": "learned"}}
 
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> EnsembleModel:
-        comps = meta["components"]
-        return cls(load_model(directory / comps["lexicon"]), load_model(directory / comps["learned"]), meta["rule"])
+        return cls(load_component(directory, meta, "lexicon", SentenceModel),
+                   load_component(directory, meta, "learned", SentenceModel), meta["rule"])

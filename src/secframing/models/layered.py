@@ -9,15 +9,15 @@ among the rest. The framing model is copied into the directory, so the model sta
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from secframing.labels import SENTIMENT_LABELS, label_schema
-from secframing.manifest import now_iso
-from secframing.models.base import FORMAT_VERSION, MODEL_FORMAT, Prediction, SentenceModel, load_model, sha256_bytes
+from sklearn.metrics import f1_score
+
+from secframing.labels import SENTIMENT_LABELS
+from secframing.models.base import Prediction, SentenceModel, load_component
+from secframing.models.io import save_components
 
 REST = ("negative", "neutral")
 
@@ -25,7 +25,7 @@ REST = ("negative", "neutral")
 class LayeredSentimentModel(SentenceModel):
     backend = "layered_sentiment"
     labels = SENTIMENT_LABELS
-    tasks = ("sentiment",)
+    task = "sentiment"
 
     def __init__(self, framing: SentenceModel, rest: SentenceModel, framing_source: str | None = None,
                  negative_threshold: float = 0.5):
@@ -54,17 +54,18 @@ class LayeredSentimentModel(SentenceModel):
         Negative sentences are few (73 in train), so the balanced classifier's default 0.5 cut-off
         rarely fires; the threshold is part of the model, chosen on dev only, never on test.
         """
-        from secframing.experiments.metrics import macro_f1
-
         self.negative_threshold = 0.5
         base = self.predict_many(texts)
         p_neg = [p.probs["negative"] / max(1e-9, 1 - p.probs["positive"]) for p in base]
-        best = (macro_f1(labels, [p.label for p in base], self.labels), 0.5)
+        best = (self._macro_f1(labels, [p.label for p in base]), 0.5)
         for t in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45):
             pred = [p.label if p.label == "positive" else ("negative" if q >= t else "neutral") for p, q in zip(base, p_neg)]
-            best = max(best, (macro_f1(labels, pred, self.labels), t))
+            best = max(best, (self._macro_f1(labels, pred), t))
         self.negative_threshold = best[1]
         return {"negative_threshold": best[1], "dev_macro_f1": round(best[0], 4)}
+
+    def _macro_f1(self, gold: Sequence[str], pred: Sequence[str]) -> float:
+        return float(f1_score(gold, pred, labels=list(self.labels), average="macro", zero_division=0))
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
         texts = list(texts)
@@ -81,25 +82,13 @@ class LayeredSentimentModel(SentenceModel):
             out.append(Prediction(label, {k: round(probs[k], 6) for k in self.labels}))
         return out
 
-    def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for sub in ("framing", "rest"):
-            if (directory / sub).exists():
-                shutil.rmtree(directory / sub)
-        self.framing.save(directory / "framing")
-        self.rest.save(directory / "rest")
-        files = {f"{sub}/model.json": sha256_bytes((directory / sub / "model.json").read_bytes())
-                 for sub in ("framing", "rest")}
-        meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
-                "tasks": list(self.tasks), "labels": label_schema(), "model_labels": list(self.labels),
-                "task": "sentiment", "components": {"framing": "framing", "rest": "rest"},
-                "framing_source": self.framing_source, "negative_threshold": self.negative_threshold, "files": files, "created": now_iso(), **(extra_meta or {})}
-        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        return directory
+    def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
+        files = save_components(directory, {"framing": self.framing, "rest": self.rest})
+        return files, {"components": {"framing": "framing", "rest": "rest"}, "framing_source": self.framing_source,
+                       "negative_threshold": self.negative_threshold}
 
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> LayeredSentimentModel:
-        comps = meta["components"]
-        return cls(load_model(directory / comps["framing"]), load_model(directory / comps["rest"]), meta.get("framing_source"),
+        return cls(load_component(directory, meta, "framing", SentenceModel),
+                   load_component(directory, meta, "rest", SentenceModel), meta.get("framing_source"),
                    meta.get("negative_threshold", 0.5))

@@ -14,7 +14,6 @@ sentences sensibly but are not calibrated.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import shutil
@@ -24,10 +23,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from secframing.labels import DEVICES, label_schema
+from secframing.config import FilePath
+from secframing.labels import DEVICES
 from secframing.lexicon import Hit, Lexicon, load_lexicon, strongest_hits
-from secframing.manifest import now_iso
-from secframing.models.base import FORMAT_VERSION, MODEL_FORMAT, Prediction, SentenceModel, sha256_bytes
+from secframing.models.base import ModelLoadError, Prediction, SentenceModel
+from secframing.models.io import sha256_file
 from secframing.paths import LEXICON_DIR
 from secframing.text.match import match_view
 from secframing.text.segment import furniture_phrases
@@ -40,10 +40,10 @@ ARABIC_WORD = re.compile(r"[\u0621-\u064A\u0671-\u06D3]{2,}")
 class LexiconConfig:
     """Settings of the lexicon baseline (saved in ``model.json``)."""
 
-    cues: str = str(LEXICON_DIR / "framing_cues.toml")
-    institutions: str = str(LEXICON_DIR / "institutions.toml")
-    furniture: str = str(LEXICON_DIR / "furniture.txt")
-    other_patterns: str = str(LEXICON_DIR / "other_patterns.toml")
+    cues: FilePath = str(LEXICON_DIR / "framing_cues.toml")
+    institutions: FilePath = str(LEXICON_DIR / "institutions.toml")
+    furniture: FilePath = str(LEXICON_DIR / "furniture.txt")
+    other_patterns: FilePath = str(LEXICON_DIR / "other_patterns.toml")
     threshold: float = 2.0
     """Summed cue weight from which a sentence is promotional."""
     target_bonus: float = 0.5
@@ -64,7 +64,7 @@ class LexiconModel(SentenceModel):
     """Rule model over the cue lexicons; predicts framing and devices with the cues that fired."""
 
     backend = "lexicon"
-    tasks = ("framing", "devices")
+    tasks = ("framing", "devices")  # type: ignore[assignment]  # the cues that fired name the devices
 
     def __init__(self, config: LexiconConfig | None = None):
         self.config = config or LexiconConfig()
@@ -136,10 +136,8 @@ class LexiconModel(SentenceModel):
         return [self.predict_one(t) for t in texts]
 
     # -- persistence ------------------------------------------------------------------------------
-    def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
-        """Copy the lexicon files into ``directory`` and write ``model.json`` pointing at the copies."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+    def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
+        """Copy the lexicon files into ``directory``; the saved config points at the copies."""
         files = {}
         local = {}
         for key in _FILES:
@@ -147,15 +145,10 @@ class LexiconModel(SentenceModel):
             dst = directory / src.name
             if src.resolve() != dst.resolve():
                 shutil.copyfile(src, dst)
-            files[dst.name] = sha256_bytes(dst.read_bytes())
+            files[dst.name] = sha256_file(dst)
             local[key] = dst.name
-        config = {**asdict(self.config), **local}
-        meta = {"format": MODEL_FORMAT, "format_version": FORMAT_VERSION, "backend": self.backend,
-                "tasks": list(self.tasks), "labels": label_schema(), "config": config, "files": files,
-                "lexicons": {"cues": self.cues.meta, "institutions": self.institutions.meta},
-                "created": now_iso(), **(extra_meta or {})}
-        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        return directory
+        return files, {"config": {**asdict(self.config), **local},
+                       "lexicons": {"cues": self.cues.meta, "institutions": self.institutions.meta}}
 
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> LexiconModel:
@@ -165,7 +158,5 @@ class LexiconModel(SentenceModel):
         try:
             config = LexiconConfig(**cfg)
         except TypeError as exc:
-            from secframing.models.base import ModelLoadError
-
             raise ModelLoadError(f"{directory}/model.json: config does not fit this version: {exc}") from None
         return cls(config)

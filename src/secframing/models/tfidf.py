@@ -13,12 +13,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from secframing.labels import FRAMING_LABELS
-from secframing.models.base import ModelLoadError, Prediction, SentenceModel, sha256_bytes
+from secframing.labels import DEVICES, FRAMING_LABELS
+from secframing.models.base import Prediction, SentenceModel
+from secframing.models.devices import DevicesHead
+from secframing.models.io import dump_skops, load_skops
 from secframing.text.normalize import normalize
-
-SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "secframing.text.normalize.")
-
 
 FEATURES = ("char+word", "char", "word")
 CHAR_ANALYZERS = ("char_wb", "char")
@@ -44,7 +43,6 @@ class TfidfConfig:
     C: float = 4.0
     class_weight: str | None = "balanced"
     max_iter: int = 3000
-    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.features not in FEATURES:
@@ -53,47 +51,46 @@ class TfidfConfig:
             raise ValueError(f"char_analyzer must be one of {list(CHAR_ANALYZERS)}, got {self.char_analyzer!r}")
 
 
+def build_pipeline(c: TfidfConfig, seed: int = 0) -> Pipeline:
+    """The unfitted feature union (char and/or word branches, hashed or with a vocabulary) and the
+    class-balanced logistic regression; ``seed`` is the regression's ``random_state``."""
+    branches = {"char": dict(analyzer=c.char_analyzer, ngram_range=tuple(c.char_ngrams)),
+                "word": dict(analyzer="word", ngram_range=tuple(c.word_ngrams), token_pattern=r"(?u)\b\w+\b")}
+    names = [name for name in ("char", "word") if name in c.features.split("+")]
+    if c.hashing_features:
+        from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+        def branch(**kw: Any) -> Pipeline:
+            return Pipeline([("hash", HashingVectorizer(n_features=c.hashing_features, alternate_sign=False,
+                                                         norm=None, preprocessor=normalize, **kw)),
+                             ("tfidf", TfidfTransformer(sublinear_tf=c.sublinear_tf))])
+
+        feats = FeatureUnion([(name, branch(**branches[name])) for name in names])
+    else:
+        feats = FeatureUnion([(name, TfidfVectorizer(min_df=c.min_df, max_features=c.max_features,
+                                                     sublinear_tf=c.sublinear_tf, preprocessor=normalize,
+                                                     **branches[name])) for name in names])
+    clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=seed)
+    return Pipeline([("features", feats), ("clf", clf)])
+
+
 class TfidfModel(SentenceModel):
     backend = "tfidf"
 
     def __init__(self, config: TfidfConfig | None = None, labels: Sequence[str] = FRAMING_LABELS,
-                 task: str = "framing"):
+                 task: str = "framing", seed: int = 0):
         self.config = config or TfidfConfig()
         self.labels = tuple(labels)
         self.task = task
+        self.seed = seed
         self.pipeline: Pipeline | None = None
-
-    @property
-    def tasks(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.task, "devices") if self.devices is not None else (self.task,)
-
-    def _build(self) -> Pipeline:
-        c = self.config
-        branches = {"char": dict(analyzer=c.char_analyzer, ngram_range=tuple(c.char_ngrams)),
-                    "word": dict(analyzer="word", ngram_range=tuple(c.word_ngrams), token_pattern=r"(?u)\b\w+\b")}
-        names = [name for name in ("char", "word") if name in c.features.split("+")]
-        if c.hashing_features:
-            from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-
-            def branch(**kw: Any) -> Pipeline:
-                return Pipeline([("hash", HashingVectorizer(n_features=c.hashing_features, alternate_sign=False,
-                                                             norm=None, preprocessor=normalize, **kw)),
-                                 ("tfidf", TfidfTransformer(sublinear_tf=c.sublinear_tf))])
-
-            feats = FeatureUnion([(name, branch(**branches[name])) for name in names])
-        else:
-            feats = FeatureUnion([(name, TfidfVectorizer(min_df=c.min_df, max_features=c.max_features,
-                                                         sublinear_tf=c.sublinear_tf, preprocessor=normalize,
-                                                         **branches[name])) for name in names])
-        clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=c.seed)
-        return Pipeline([("features", feats), ("clf", clf)])
 
     def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight: Sequence[float] | None = None) -> TfidfModel:
         unknown = sorted(set(labels) - set(self.labels))
         if unknown:
             raise ValueError(f"labels {unknown} are not in the model's label set {list(self.labels)}")
         kw = {"clf__sample_weight": np.asarray(sample_weight, dtype=float)} if sample_weight is not None else {}
-        self.pipeline = _slim(self._build().fit(list(texts), list(labels), **kw))
+        self.pipeline = _slim(build_pipeline(self.config, self.seed).fit(list(texts), list(labels), **kw))
         return self
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
@@ -102,26 +99,19 @@ class TfidfModel(SentenceModel):
         if not texts:
             return []
         proba = self.pipeline.predict_proba(list(texts))
-        return self.with_devices(texts, self.predictions_from_proba(proba, list(self.pipeline.classes_)))
+        return self.predictions_from_proba(proba, list(self.pipeline.classes_))
 
-    def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
-        import skops.io as sio
-
+    def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
         if self.pipeline is None:
             raise RuntimeError("model is not fitted")
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        sio.dump(self.pipeline, directory / "pipeline.skops")
-        files = {"pipeline.skops": sha256_bytes((directory / "pipeline.skops").read_bytes())}
-        devices = self.save_devices(directory, files)
-        self.write_meta(directory, files, extra_meta, task=self.task, config=asdict(self.config), devices=devices)
-        return directory
+        files = {"pipeline.skops": dump_skops(self.pipeline, directory / "pipeline.skops")}
+        return files, {"config": asdict(self.config), "seed": self.seed}
 
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> TfidfModel:
-        model = cls(_config(meta), meta.get("model_labels", FRAMING_LABELS), meta.get("task", "framing"))
+        config, seed = _config(meta["config"], meta.get("seed"))
+        model = cls(config, meta.get("model_labels", FRAMING_LABELS), meta.get("task", "framing"), seed)
         model.pipeline = load_skops(directory / "pipeline.skops")
-        model.load_devices(directory, meta)
         return model
 
 
@@ -134,32 +124,25 @@ def _slim(pipeline: Pipeline) -> Pipeline:
     return pipeline
 
 
-def _config(meta: dict[str, Any]) -> TfidfConfig:
-    cfg = dict(meta["config"])
+def _config(saved: dict[str, Any], seed: int | None) -> tuple[TfidfConfig, int]:
+    """The config and seed a saved model records (format 1 kept the seed inside the config)."""
+    cfg = dict(saved)
+    legacy_seed = cfg.pop("seed", 0)
     cfg["char_ngrams"], cfg["word_ngrams"] = tuple(cfg["char_ngrams"]), tuple(cfg["word_ngrams"])
-    return TfidfConfig(**cfg)
+    return TfidfConfig(**cfg), legacy_seed if seed is None else seed
 
 
-def load_skops(path: Path) -> Any:
-    """Load a skops file, trusting only sklearn/numpy/scipy types (and our normaliser)."""
-    import skops.io as sio
-
-    untrusted = sio.get_untrusted_types(file=path)
-    unsafe = [t for t in untrusted if not t.startswith(SAFE_PREFIXES)]
-    if unsafe:
-        raise ModelLoadError(f"{path}: refuses to load types outside sklearn/numpy/scipy: {unsafe}")
-    return sio.load(path, trusted=untrusted)
-
-
-class TfidfMultiLabel:
+class TfidfMultiLabel(DevicesHead):
     """One logistic regression per device on shared TF-IDF features (multi-label framing devices)."""
 
-    backend = "tfidf-multilabel"
+    backend = "tfidf_multilabel"
 
-    def __init__(self, labels: Sequence[str], config: TfidfConfig | None = None, threshold: float = 0.5):
+    def __init__(self, labels: Sequence[str] = DEVICES, config: TfidfConfig | None = None, threshold: float = 0.5,
+                 seed: int = 0):
         self.labels = tuple(labels)
         self.config = config or TfidfConfig()
         self.threshold = threshold
+        self.seed = seed
         self.pipeline: Pipeline | None = None
 
     def fit(self, texts: Sequence[str], label_sets: Sequence[Sequence[str]],
@@ -168,7 +151,7 @@ class TfidfMultiLabel:
         from sklearn.preprocessing import MultiLabelBinarizer
 
         y = MultiLabelBinarizer(classes=list(self.labels)).fit_transform([list(x) for x in label_sets])
-        base = TfidfModel(self.config)._build()
+        base = build_pipeline(self.config, self.seed)
         clf = base.named_steps["clf"]
         base.steps[-1] = ("clf", MultiOutputClassifier(clf))
         kw = {"clf__sample_weight": np.asarray(sample_weight, dtype=float)} if sample_weight is not None else {}
@@ -187,17 +170,24 @@ class TfidfMultiLabel:
         probs = self.predict_proba(texts)
         return [tuple(lab for lab, p in zip(self.labels, row) if p >= self.threshold) for row in probs]
 
-    def save(self, directory: str | Path) -> dict[str, Any]:
-        import skops.io as sio
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        sio.dump(self.pipeline, directory / "devices.skops")
-        return {"file": "devices.skops", "sha256": sha256_bytes((directory / "devices.skops").read_bytes()),
-                "labels": list(self.labels), "threshold": self.threshold, "config": asdict(self.config)}
+    def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
+        if self.pipeline is None:
+            raise RuntimeError("model is not fitted")
+        files = {"devices.skops": dump_skops(self.pipeline, directory / "devices.skops")}
+        return files, {"threshold": self.threshold, "config": asdict(self.config), "seed": self.seed}
 
     @classmethod
-    def load(cls, directory: Path, info: dict[str, Any]) -> TfidfMultiLabel:
-        model = cls(info["labels"], _config(info), info["threshold"])
-        model.pipeline = load_skops(directory / info["file"])
+    def load(cls, directory: Path, meta: dict[str, Any]) -> TfidfMultiLabel:
+        config, seed = _config(meta["config"], meta.get("seed"))
+        model = cls(meta.get("model_labels", DEVICES), config, meta["threshold"], seed)
+        model.pipeline = load_skops(directory / "devices.skops")
+        return model
+
+    @classmethod
+    def from_v1(cls, directory: Path, info: dict[str, Any]) -> TfidfMultiLabel:
+        """A head saved inside a format-1 learned model (``model.json``'s ``devices`` record; its file
+        is listed, and so hash-checked, in that model's ``files``)."""
+        config, seed = _config(info["config"], None)
+        model = cls(info["labels"], config, info["threshold"], seed)
+        model.pipeline = load_skops(Path(directory) / info["file"])
         return model

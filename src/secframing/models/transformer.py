@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from secframing.config import PathOrName
 from secframing.labels import FRAMING_LABELS
-from secframing.models.base import ModelLoadError, Prediction, SentenceModel, sha256_bytes
+from secframing.models.base import ModelLoadError, Prediction, SentenceModel
+from secframing.models.io import sha256_file
 
 HF_DIR = "hf"
 """Subfolder of a model directory with the Hugging Face model and tokenizer (``save_pretrained``)."""
@@ -30,8 +32,9 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    model_name_or_path: str = "aubmindlab/bert-base-arabertv02"
-    """A hub name (needs internet) or a local directory with ``config.json`` and a tokenizer."""
+    model_name_or_path: PathOrName = "aubmindlab/bert-base-arabertv02"
+    """A hub name (needs internet) or a local directory with ``config.json`` and a tokenizer (relative to
+    the config file that names it, or to the working directory on the command line)."""
     max_length: int = 128
     """Tokens per sentence; longer sentences are truncated."""
     epochs: float = 3.0
@@ -56,7 +59,6 @@ class TransformerConfig:
     """CPU threads torch may use (0 = torch's default)."""
     local_files_only: bool = False
     """Never contact the hub: ``model_name_or_path`` must be a local directory or already cached."""
-    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.class_weight not in ("balanced", None):
@@ -87,17 +89,15 @@ class TransformerModel(SentenceModel):
     backend = "transformer"
 
     def __init__(self, config: TransformerConfig | None = None, labels: Sequence[str] = FRAMING_LABELS,
-                 task: str = "framing"):
+                 task: str = "framing", seed: int = 0):
         self.config = config or TransformerConfig()
         self.labels = tuple(labels)
         self.task = task
+        self.seed = seed
+        """The new head's initialisation, dropout and batch order."""
         self.model: Any = None
         """The ``PreTrainedModel`` with a sequence-classification head (None until fitted or loaded)."""
         self.tokenizer: Any = None
-
-    @property
-    def tasks(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.task, "devices") if self.devices is not None else (self.task,)
 
     def _device(self) -> Any:
         import torch
@@ -132,7 +132,7 @@ class TransformerModel(SentenceModel):
         from transformers import get_linear_schedule_with_warmup, set_seed
 
         c = self.config
-        set_seed(c.seed)  # python, numpy and torch RNGs: the new head's initialisation and dropout
+        set_seed(self.seed)  # python, numpy and torch RNGs: the new head's initialisation and dropout
         self._set_threads()
         device = self._device()
         self._load_base(device)
@@ -146,7 +146,7 @@ class TransformerModel(SentenceModel):
         optimizer = torch.optim.AdamW(groups, lr=c.learning_rate)
         total = max(1, math.ceil(c.epochs * math.ceil(len(texts) / c.batch_size)))
         scheduler = get_linear_schedule_with_warmup(optimizer, int(c.warmup_ratio * total), total)
-        shuffle = torch.Generator().manual_seed(c.seed)  # own generator: batch order independent of dropout draws
+        shuffle = torch.Generator().manual_seed(self.seed)  # own generator: batch order independent of dropout draws
 
         self.model.train()
         step = 0
@@ -185,7 +185,7 @@ class TransformerModel(SentenceModel):
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelLoadError(f"cannot load the base model {c.model_name_or_path!r} ({reason}); a hub name needs "
                                  "internet, otherwise pass a local model directory "
-                                 "(--set transformer.model_name_or_path=DIR)") from exc
+                                 "(--set model.transformer.model_name_or_path=DIR)") from exc
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
         if self.model is None:
@@ -206,37 +206,35 @@ class TransformerModel(SentenceModel):
                 idx = order[start:start + self.config.eval_batch_size]
                 logits = self.model(**self._encode([texts[i] for i in idx]).to(device)).logits
                 proba[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return self.with_devices(texts, self.predictions_from_proba(proba, self.labels))
+        return self.predictions_from_proba(proba, self.labels)
 
-    def save(self, directory: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
+    def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
         if self.model is None:
             raise RuntimeError("model is not fitted")
-        directory = Path(directory)
         hf = directory / HF_DIR
         if hf.exists():
             shutil.rmtree(hf)  # files left by an earlier save would be unlisted and refused by load
-        directory.mkdir(parents=True, exist_ok=True)
         # safe_serialization matters to transformers 4; 5 writes only safetensors and ignores it
         self.model.save_pretrained(hf, safe_serialization=True)
         self.tokenizer.save_pretrained(hf)
         written = sorted(p for p in hf.rglob("*") if p.is_file())
         if not any(p.suffix == ".safetensors" for p in written) or any(p.suffix in PICKLE_SUFFIXES for p in written):
             raise RuntimeError(f"{hf}: save_pretrained did not write safetensors weights only: {[p.name for p in written]}")
-        files = {p.relative_to(directory).as_posix(): sha256_bytes(p.read_bytes()) for p in written}
-        devices = self.save_devices(directory, files)
-        self.write_meta(directory, files, extra_meta, task=self.task, config=asdict(self.config), devices=devices)
-        return directory
+        files = {p.relative_to(directory).as_posix(): sha256_file(p) for p in written}
+        return files, {"config": asdict(self.config), "seed": self.seed}
 
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> TransformerModel:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         known = {f.name for f in fields(TransformerConfig)}
-        extra = sorted(set(meta.get("config", {})) - known)
+        saved = dict(meta.get("config", {}))
+        legacy_seed = saved.pop("seed", 0)  # format 1 kept the seed inside the config
+        extra = sorted(set(saved) - known)
         if extra:
             raise ModelLoadError(f"{directory}: config keys {extra} are unknown to this secframing (newer model?)")
-        model = cls(TransformerConfig(**meta.get("config", {})), meta.get("model_labels", FRAMING_LABELS),
-                    meta.get("task", "framing"))
+        model = cls(TransformerConfig(**saved), meta.get("model_labels", FRAMING_LABELS),
+                    meta.get("task", "framing"), meta.get("seed", legacy_seed))
         hf = directory / HF_DIR
         if not hf.is_dir():
             raise ModelLoadError(f"{directory}: no {HF_DIR}/ folder with the Hugging Face model")
@@ -257,5 +255,4 @@ class TransformerModel(SentenceModel):
             raise ModelLoadError(f"{hf}: checkpoint id2label {saved} differs from model_labels {list(model.labels)} "
                                  "in model.json")
         model.model.to(model._device()).eval()
-        model.load_devices(directory, meta)
         return model

@@ -12,8 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from secframing.config import FilePath
 from secframing.io.schema import Article
-from secframing.lexicon import Hit, Lexicon, load_lexicon, strongest_hits
+from secframing.lexicon import CueScorer, FieldHit, Lexicon, load_lexicon
 from secframing.paths import LEXICON_DIR
 
 
@@ -21,7 +22,8 @@ from secframing.paths import LEXICON_DIR
 class RelevanceConfig:
     """Thresholds of the relevance rule (tuned on ``data/eval/relevance_gold_a.jsonl`` only)."""
 
-    lexicon: str = str(LEXICON_DIR / "institutions.toml")
+    lexicon: FilePath = str(LEXICON_DIR / "institutions.toml")
+    """The cue lexicon (institutions, actions, look-alikes)."""
     threshold: float = 3.0
     """Minimum total evidence (institution + action + exclusion weights) for an article to be relevant."""
     min_institution: float = 2.0
@@ -59,35 +61,31 @@ class RelevanceScorer:
     def __init__(self, config: RelevanceConfig | None = None, lexicon: Lexicon | None = None):
         self.config = config or RelevanceConfig()
         self.lexicon = lexicon or load_lexicon(self.config.lexicon)
+        # overlapping hits keep only the strongest, so «الدرك الملكي» is one mention, not also «الدرك»
+        self.cues = CueScorer(self.lexicon, self.config.title_factor, self.config.max_repeats, strongest=True)
 
-    def hits(self, article: Article) -> list[tuple[str, Hit]]:
-        """Cue hits in title and text; overlapping hits keep only the strongest (so «الدرك الملكي»
-        is one mention, not also «الدرك»)."""
-        out = [("title", h) for h in strongest_hits(self.lexicon.find(article.title))] if article.title else []
-        out.extend(("text", h) for h in strongest_hits(self.lexicon.find(article.text)))
-        return out
+    def hits(self, article: Article) -> list[FieldHit]:
+        """Cue hits in title and text, repeats past the cap included (marked not counted)."""
+        return self.cues.hits((("title", article.title), ("text", article.text)))
 
     def score(self, article: Article) -> Relevance:
-        """Decide one article; the evidence lists every cue that fired with field and offsets."""
+        """Decide one article; the evidence lists every cue that fired with field and offsets, repeats
+        past the cap included (they add nothing to the score)."""
         cfg = self.config
-        seen: Counter[str] = Counter()
         total = inst = 0.0
         institutions: Counter[str] = Counter()
         evidence = []
-        for fld, hit in self.hits(article):
-            evidence.append({"field": fld, **hit.to_dict()})
-            seen[hit.cue.id] += 1
-            if seen[hit.cue.id] > cfg.max_repeats:
+        for fh in self.hits(article):
+            evidence.append({"field": fh.field, **fh.hit.to_dict()})
+            if not fh.counted:
                 continue
-            w = hit.cue.weight * (cfg.title_factor if fld == "title" else 1.0)
-            total += w
-            kind = hit.cue.get("kind")
+            total += fh.weight
+            kind = fh.hit.cue.get("kind")
             if kind == "institution":
-                inst += w
-                institutions[hit.cue.get("institution")] += 1
+                inst += fh.weight
+                institutions[fh.hit.cue.get("institution")] += 1
             elif kind == "exclude":
-                inst += w
+                inst += fh.weight
         relevant = inst >= cfg.min_institution and total >= cfg.threshold
         return Relevance(article.id, relevant, total, inst, tuple(k for k, _ in institutions.most_common()),
                          tuple(evidence))
-

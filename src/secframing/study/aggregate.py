@@ -13,10 +13,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from secframing.labels import FRAMING_LABELS, SENTIMENT_LABELS
-from secframing.study.estimators import Boot, ErrorProfile, ShareSpec, difference_ci, estimate, estimate_many
+from secframing.labels import FRAMING_LABELS, SENTIMENT_LABELS, SENTIMENT_POLARITIES
+from secframing.study.estimators import (
+    FRAMING_SPEC,
+    POLARITY_SPECS,
+    BootstrapConfig,
+    ErrorProfile,
+    difference_ci,
+    estimate,
+    estimate_many,
+)
 
-FRAMING_SPEC = ShareSpec(FRAMING_LABELS, ("promotional",), ("promotional", "factual"))
 COUNT_COLS = [f"n_{k}" for k in FRAMING_LABELS]
 PROB_COLS = [f"sum_p_{k}" for k in FRAMING_LABELS]
 SENT_COUNT_COLS = [f"n_{k}" for k in SENTIMENT_LABELS]
@@ -37,12 +44,11 @@ def groups_of(articles: pd.DataFrame, by: str | None) -> list[tuple[str, pd.Data
     return [(str(k), g) for k, g in df.groupby(by, sort=True)]
 
 
-def aggregate(articles: pd.DataFrame, by: str | None, n_resamples: int, seed: int,
-              confidence: float = 0.95, profile: ErrorProfile | None = None) -> pd.DataFrame:
+def aggregate(articles: pd.DataFrame, by: str | None, boot: BootstrapConfig,
+              profile: ErrorProfile | None = None) -> pd.DataFrame:
     """One row per group (or one overall row when ``by`` is None) of the articles with content
     sentences: counts, the pooled promotional share with its CI (raw), the probability-weighted
     (expected) and misclassification-adjusted shares with theirs, and the mean of article shares."""
-    boot = Boot(n_resamples, seed, confidence)
     df = articles[articles["n_content"] > 0]
     rows = []
     for key, g in groups_of(df, by) if len(df) else []:
@@ -66,7 +72,7 @@ AGG_COLUMNS = ["group_by", "group", "n_articles", "n_content_sentences", "n_prom
                "adjusted_ci_low", "adjusted_ci_high", "mean_article_share", "articles_with_any_promotional"]
 
 
-def sentiment_aggregate(articles: pd.DataFrame, by: str | None, boot: Boot,
+def sentiment_aggregate(articles: pd.DataFrame, by: str | None, boot: BootstrapConfig,
                         profile: ErrorProfile | None = None) -> pd.DataFrame:
     """Positive and negative shares of all classified sentences per group (raw and adjusted, each with
     its CI), and the net tone (positive minus negative share, raw)."""
@@ -77,8 +83,7 @@ def sentiment_aggregate(articles: pd.DataFrame, by: str | None, boot: Boot,
         counts = g[SENT_COUNT_COLS].to_numpy(float)
         row: dict[str, Any] = {"group_by": by or "all", "group": key, "n_articles": len(g),
                                "n_sentences": int(counts.sum())}
-        specs = [ShareSpec(SENTIMENT_LABELS, (pol,), SENTIMENT_LABELS) for pol in ("positive", "negative")]
-        for pol, est in zip(("positive", "negative"), estimate_many(counts, None, profile, specs, boot)):
+        for pol, est in zip(SENTIMENT_POLARITIES, estimate_many(counts, None, profile, POLARITY_SPECS, boot)):
             row.update({f"{pol}_share": est["raw"], f"{pol}_ci_low": est["raw_lo"], f"{pol}_ci_high": est["raw_hi"],
                         f"{pol}_adjusted": est["adjusted"], f"{pol}_adjusted_ci_low": est["adjusted_lo"],
                         f"{pol}_adjusted_ci_high": est["adjusted_hi"]})
@@ -88,12 +93,12 @@ def sentiment_aggregate(articles: pd.DataFrame, by: str | None, boot: Boot,
 
 
 SENT_COLUMNS = ["group_by", "group", "n_articles", "n_sentences",
-                *[f"{p}_{s}" for p in ("positive", "negative")
+                *[f"{p}_{s}" for p in SENTIMENT_POLARITIES
                   for s in ("share", "ci_low", "ci_high", "adjusted", "adjusted_ci_low", "adjusted_ci_high")],
                 "net_tone"]
 
 
-def contrasts(articles: pd.DataFrame, by: str, boot: Boot, profile: ErrorProfile | None = None,
+def contrasts(articles: pd.DataFrame, by: str, boot: BootstrapConfig, profile: ErrorProfile | None = None,
               mode: str = "pairs", min_articles: int = 5) -> pd.DataFrame:
     """Differences in promotional share between groups, raw and adjusted, with bootstrap CIs.
 

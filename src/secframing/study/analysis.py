@@ -122,8 +122,8 @@ def fit_promotional_regression(articles: pd.DataFrame, config: RegressionConfig 
                          "sentence in the pooled level, so its odds ratio is not estimable")
             df = df[df[f] != OTHER]
     factors = [f for f in cfg.factors if df[f].nunique() > 1]
-    for f in set(cfg.factors) - set(factors):
-        notes.append(f"{f}: dropped, a single level remains")
+    # in config order: iterating a set of names would order the notes by the run's string hash seed
+    notes += [f"{f}: dropped, a single level remains" for f in cfg.factors if f not in factors]
     n_art, n_promo = len(df), int(df["n_promotional"].sum()) if len(df) else 0
     info: dict[str, Any] = {"n_articles": n_art, "n_content": int(df["n_content"].sum()) if n_art else 0,
                             "n_promotional": n_promo, "factors": factors, "cov_type": cfg.cov_type,

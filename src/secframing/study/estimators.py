@@ -30,16 +30,32 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
+from secframing.labels import (
+    CONTENT_LABELS,
+    FRAMING_LABELS,
+    SENTIMENT_LABELS,
+    SENTIMENT_POLARITIES,
+)
+
 NAN3 = (float("nan"), float("nan"), float("nan"))
 
 
 @dataclass(frozen=True)
-class Boot:
-    """Bootstrap settings shared by every interval of a run."""
+class BootstrapConfig:
+    """Bootstrap settings shared by every interval of a run (``[bootstrap]`` in a study config)."""
 
     n_resamples: int = 2000
-    seed: int = 0
+    """Resamples per interval."""
+    seed: int = 20261122
+    """Seed of every interval's resampling (each interval restarts from it)."""
     confidence: float = 0.95
+    """Confidence level of the percentile intervals."""
+
+    def __post_init__(self) -> None:
+        if self.n_resamples < 100:
+            raise ValueError("n_resamples must be at least 100 for a usable interval")
+        if not 0.5 < self.confidence < 1:
+            raise ValueError("confidence must be between 0.5 and 1")
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,14 @@ class ShareSpec:
     @property
     def den_mask(self) -> np.ndarray:
         return np.array([lab in self.denominator for lab in self.labels], dtype=float)
+
+
+FRAMING_SPEC = ShareSpec(FRAMING_LABELS, ("promotional",), CONTENT_LABELS)
+"""The promotional share: promotional / (promotional + factual) sentences."""
+
+
+POLARITY_SPECS = tuple(ShareSpec(SENTIMENT_LABELS, (pol,), SENTIMENT_LABELS) for pol in SENTIMENT_POLARITIES)
+"""The positive and negative shares of all sentiment-classified sentences (``SENTIMENT_POLARITIES`` order)."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +173,7 @@ def share_of(dist: np.ndarray, spec: ShareSpec) -> np.ndarray:
         return (dist @ spec.num_mask) / den
 
 
-def _intervals(data: tuple[np.ndarray, ...], statistic: Any, boot: Boot, paired: bool) -> tuple[np.ndarray, np.ndarray]:
+def _intervals(data: tuple[np.ndarray, ...], statistic: Any, boot: BootstrapConfig, paired: bool) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap intervals of a (vector-valued) statistic; one row per output."""
     with warnings.catch_warnings():
         # a group whose every resample gives the same share (e.g. no promotional sentence at all) has
@@ -168,7 +192,7 @@ def _intervals(data: tuple[np.ndarray, ...], statistic: Any, boot: Boot, paired:
 
 
 def estimate_many(counts: np.ndarray, prob_sums: np.ndarray | None, profile: ErrorProfile | None,
-                  specs: Sequence[ShareSpec], boot: Boot) -> list[dict[str, float]]:
+                  specs: Sequence[ShareSpec], boot: BootstrapConfig) -> list[dict[str, float]]:
     """Raw, expected and adjusted estimates of several shares of one group, each with its CI, from one
     bootstrap: every replicate resamples the articles (and, for the adjusted estimates, the gold
     sentences), and every estimate is computed on that same replicate. NaN marks what is unavailable."""
@@ -216,15 +240,15 @@ def estimate_many(counts: np.ndarray, prob_sums: np.ndarray | None, profile: Err
 
 
 def estimate(counts: np.ndarray, prob_sums: np.ndarray | None, profile: ErrorProfile | None,
-             spec: ShareSpec, boot: Boot) -> dict[str, float]:
+             spec: ShareSpec, boot: BootstrapConfig) -> dict[str, float]:
     """The three estimates of one share for one group, each with its CI (NaN where unavailable)."""
     return estimate_many(counts, prob_sums, profile, [spec], boot)[0]
 
 
-def raw_share_ci(counts: np.ndarray, spec: ShareSpec, boot: Boot) -> tuple[float, float, float]:
+def raw_share_ci(counts: np.ndarray, spec: ShareSpec, boot: BootstrapConfig) -> tuple[float, float, float]:
     """Classify-and-count share of per-article label counts with its bootstrap CI over articles.
 
-    >>> raw_share_ci(np.array([[1, 3, 0], [0, 5, 2], [2, 2, 1]]), ShareSpec(("p", "f", "o"), ("p",), ("p", "f")), Boot(200))[0]
+    >>> raw_share_ci(np.array([[1, 3, 0], [0, 5, 2], [2, 2, 1]]), ShareSpec(("p", "f", "o"), ("p",), ("p", "f")), BootstrapConfig(200))[0]
     0.23076923076923078
     """
     e = estimate(counts, None, None, spec, boot)
@@ -232,14 +256,14 @@ def raw_share_ci(counts: np.ndarray, spec: ShareSpec, boot: Boot) -> tuple[float
 
 
 def adjusted_share_ci(counts: np.ndarray, profile: ErrorProfile, spec: ShareSpec,
-                      boot: Boot) -> tuple[float, float, float]:
+                      boot: BootstrapConfig) -> tuple[float, float, float]:
     """Misclassification-adjusted share of per-article predicted-label counts, with a bootstrap CI
     that resamples articles and, independently, the gold sentences behind the error rates."""
     e = estimate(counts, None, profile, spec, boot)
     return (e["adjusted"], e["adjusted_lo"], e["adjusted_hi"])
 
 
-def difference_ci(counts_a: np.ndarray, counts_b: np.ndarray, spec: ShareSpec, boot: Boot,
+def difference_ci(counts_a: np.ndarray, counts_b: np.ndarray, spec: ShareSpec, boot: BootstrapConfig,
                   profile: ErrorProfile | None = None) -> dict[str, float]:
     """Share of group A minus share of group B, raw and (with ``profile``) adjusted, each with a
     bootstrap CI: each group's articles are resampled independently, and the gold sentences once per

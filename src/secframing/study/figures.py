@@ -11,12 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
-from matplotlib.figure import Figure  # noqa: E402 - figures without pyplot: no backend switch on import
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager, ft2font  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402 - figures without pyplot: no backend switch on import
 
-from secframing.labels import DEVICES  # noqa: E402
+from secframing.labels import DEVICES, SENTIMENT_POLARITIES  # noqa: E402
 
 ARABIC_FONT = "DejaVu Sans"
 """Figures use DejaVu Sans: it ships with matplotlib and covers Arabic, so figures look the same everywhere."""
@@ -166,7 +166,8 @@ def sentiment_by_group(sent: pd.DataFrame, by: str, path: Path, names: dict[str,
     df = sent[(sent["group_by"] == by) & (sent["group"] != "(none)")].sort_values("net_tone")
     fig, ax = _subplots(figsize=(7.5, 0.5 * max(len(df), 3) + 1.6))
     y = np.arange(len(df))
-    for pol, sign, color in (("positive", 1, "#27ae60"), ("negative", -1, "#c0392b")):
+    # SENTIMENT_POLARITIES is (positive, negative): positive bars to the right, negative to the left
+    for pol, sign, color in zip(SENTIMENT_POLARITIES, (1, -1), ("#27ae60", "#c0392b")):
         mid = df[f"{pol}_share"].to_numpy(float) * 100
         err = _whiskers(mid, df[f"{pol}_ci_low"].to_numpy(float) * 100, df[f"{pol}_ci_high"].to_numpy(float) * 100)
         ax.barh(y, sign * mid, color=color, alpha=0.75, label=f"{pol}  {ar('إيجابي' if sign > 0 else 'سلبي')}")

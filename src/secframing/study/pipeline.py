@@ -15,38 +15,42 @@ from __future__ import annotations
 
 import json
 import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from secframing.io.readers import read_articles
+from secframing.config import FilePath
+from secframing.io.readers import ReadResult, read_articles
 from secframing.io.schema import Article, ArticleRules
 from secframing.labels import DEVICES, FRAMING_LABELS, SENTIMENT_LABELS
-from secframing.manifest import (FileInfo, build_manifest, file_info, git_state, library_versions, now_iso,
-                                 write_json, write_jsonl)
+from secframing.manifest import (
+    FileInfo,
+    build_manifest,
+    file_info,
+    git_state,
+    library_versions,
+    now_iso,
+    write_json,
+    write_jsonl,
+)
 from secframing.models.base import ModelLoadError, SentenceModel, load_model
 from secframing.paths import DEFAULT_MODEL_DIR, DEMO_CORPUS, MODELS_DIR
-from secframing.select.relevance import RelevanceConfig, RelevanceScorer
+from secframing.select.relevance import Relevance, RelevanceConfig, RelevanceScorer
 from secframing.study.analysis import RegressionConfig, RegressionResult
-from secframing.study.estimators import Boot, ErrorProfile, ProfileUnavailable, load_error_profile
+from secframing.study.estimators import (
+    BootstrapConfig,
+    ErrorProfile,
+    ProfileUnavailable,
+    load_error_profile,
+)
 from secframing.study.praise import MentionFinder, PraiseConfig
 from secframing.study.topics import GENERAL, TopicsConfig, TopicTagger
 from secframing.text.segment import segment_article
-
-
-@dataclass(frozen=True)
-class BootstrapConfig:
-    n_resamples: int = 2000
-    seed: int = 20261122
-    confidence: float = 0.95
-
-    def __post_init__(self) -> None:
-        if self.n_resamples < 100:
-            raise ValueError("n_resamples must be at least 100 for a usable interval")
-        if not 0.5 < self.confidence < 1:
-            raise ValueError("confidence must be between 0.5 and 1")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class CorrectionConfig:
     """Where the error rates for the misclassification-adjusted estimates come from."""
 
     enabled: bool = True
+    """Compute the misclassification-adjusted estimates."""
     split: str = "test"
     """Held-out gold split of the model's run files: ``test``, ``dev`` or ``dev+test``."""
 
@@ -64,15 +69,20 @@ class CorrectionConfig:
 
 @dataclass(frozen=True)
 class CompareConfig:
+    """Comparisons between groups (``tables/contrasts``)."""
+
     min_articles: int = 5
     """Groups with fewer articles are left out of the pairwise and group-vs-rest comparisons."""
 
 
 @dataclass(frozen=True)
 class ReportConfig:
+    """What ``index.html`` shows."""
+
     max_articles: int = 80
     """Articles shown in the HTML browser (most promotional first, then a spread of the rest)."""
     figures: bool = True
+    """Draw the PNG figures (and embed them in the page)."""
     embed_font: bool = True
     """Embed an installed Arabic font (Amiri, Noto Naskh Arabic...) in index.html so it renders the same
     on machines without one; without such a font the page falls back on the reader's system fonts."""
@@ -80,15 +90,21 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """Everything a study run depends on; saved resolved in ``manifest.json``."""
+    """Everything a study run depends on; saved resolved in ``manifest.json``. Paths in a config file are
+    relative to that file, paths on the command line to the working directory."""
 
-    corpus: str = str(DEMO_CORPUS)
-    out: str = "reports/study"
-    model: str = str(DEFAULT_MODEL_DIR)
-    sentiment_model: str = str(MODELS_DIR / "sentiment")
+    corpus: FilePath = str(DEMO_CORPUS)
+    """Corpus file (JSONL, CSV, TSV or Parquet); default: the bundled demo corpus."""
+    out: FilePath = "reports/study"
+    """Report folder to write."""
+    model: FilePath = str(DEFAULT_MODEL_DIR)
+    """Framing model directory (framing labels with probabilities, and devices)."""
+    sentiment_model: FilePath = str(MODELS_DIR / "sentiment")
     """Sentiment model directory; if it does not exist the study runs without sentiment."""
     format: str | None = None
+    """Force the input format (jsonl, csv, tsv, parquet); default: from the file name."""
     encoding: str | None = None
+    """Input encoding when not UTF-8 (e.g. cp1256)."""
     rules: ArticleRules = field(default_factory=ArticleRules)
     relevance: RelevanceConfig = field(default_factory=RelevanceConfig)
     topics: TopicsConfig = field(default_factory=TopicsConfig)
@@ -115,7 +131,30 @@ class ModelInfo:
 
 
 @dataclass
+class StudyModels:
+    """The models of a run: the framing model, the sentiment model (or why there is none) and their infos."""
+
+    framing: SentenceModel
+    sentiment: SentenceModel | None
+    info: dict[str, ModelInfo]
+    sentiment_note: str | None = None
+
+
+@dataclass
+class Estimates:
+    """The group tables of a run (see ``docs/study.md``)."""
+
+    aggregates: pd.DataFrame
+    sentiment: pd.DataFrame
+    contrasts: pd.DataFrame
+    regression: RegressionResult
+    praise: pd.DataFrame
+
+
+@dataclass
 class StudyResult:
+    """What a run computed (everything it wrote is in ``out``)."""
+
     out: Path
     articles: pd.DataFrame
     sentences: pd.DataFrame
@@ -130,61 +169,244 @@ class StudyResult:
     sentiment_note: str | None = None
 
 
+SENTIMENT_COLUMNS = ["sentiment", "sentiment_score", *[f"p_{k}" for k in SENTIMENT_LABELS]]
 SENTENCE_COLUMNS = ["article_id", "sentence", "field", "start", "end", "text", "label", "score",
-                    *[f"p_{k}" for k in FRAMING_LABELS], "devices", "cues", "sentiment", "sentiment_score",
-                    *[f"p_{k}" for k in SENTIMENT_LABELS], "entities"]
+                    *[f"p_{k}" for k in FRAMING_LABELS], "devices", "cues", *SENTIMENT_COLUMNS, "entities"]
+ARTICLE_COLUMNS = ["article_id", "outlet", "date", "month", "year", "category", "title", "relevant",
+                   "relevance_score", "institutions", "topics", "topic", "n_sentences", "n_content",
+                   *[f"n_{k}" for k in FRAMING_LABELS], "promotional_share", *[f"sum_p_{k}" for k in FRAMING_LABELS],
+                   "expected_share", "warnings", *[f"device_{d}" for d in DEVICES],
+                   *[f"n_{k}" for k in SENTIMENT_LABELS], "net_tone", "entities"]
+GROUPINGS = (None, "outlet", "category", "topics", "year", "month")
+"""Groupings of the promotional-share table; ``topics`` (list-valued) is reported as ``topic``."""
+SENTIMENT_GROUPINGS = (None, "outlet", "topics")
+
+
+def run_study(config: StudyConfig, progress: bool = False) -> StudyResult:
+    """Run the whole study and write the report folder ``config.out``."""
+    started, t0 = now_iso(), time.perf_counter()
+    timings: dict[str, float] = {}
+    models = load_models(config)
+    finder = MentionFinder(config.praise)
+    with _timed(timings, "read"):
+        read = read_articles(config.corpus, config.rules, config.format, config.encoding)
+    with _timed(timings, "select_segment_classify"):
+        decisions, sentences = classify(read.articles, RelevanceScorer(config.relevance), models.framing, finder,
+                                        progress)
+    with _timed(timings, "sentiment"):
+        sentences = add_sentiment(sentences, models.sentiment)
+    articles, topic_evidence = article_table(read.articles, decisions, sentences, TopicTagger(config.topics))
+    with _timed(timings, "aggregate"):
+        est = estimate_groups(articles, sentences, config, models, finder)
+    result = StudyResult(Path(config.out), articles, sentences, est.aggregates,
+                         account(read, articles, sentences, models.sentiment is not None), timings, est.sentiment,
+                         est.contrasts, est.regression, est.praise, models.info, models.sentiment_note)
+    with _timed(timings, "report"):
+        run = write_outputs(result, config, read, decisions, topic_evidence, started)
+    timings["total"] = time.perf_counter() - t0
+    write_manifest(result, config, run)
+    return result
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    t = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - t
+
+
+def load_models(config: StudyConfig) -> StudyModels:
+    """Load the framing model and, where its directory exists, the sentiment model, with their infos."""
+    framing = load_model(config.model)
+    info = {"framing": _load_model_info("framing", config.model, FRAMING_LABELS, config.correction)}
+    if not Path(config.sentiment_model).is_dir():
+        return StudyModels(framing, None, info,
+                           f"sentiment unavailable: no model directory at {config.sentiment_model} "
+                           "(build it with `make models`: configs/experiments/sentiment_layered.toml)")
+    sentiment = load_model(config.sentiment_model)  # a broken model directory is an error, not a skip
+    if tuple(getattr(sentiment, "labels", ())) != SENTIMENT_LABELS:
+        raise ModelLoadError(f"{config.sentiment_model}: labels {list(sentiment.labels)} are not the "
+                             f"sentiment labels {list(SENTIMENT_LABELS)}")
+    info["sentiment"] = _load_model_info("sentiment", config.sentiment_model, SENTIMENT_LABELS, config.correction)
+    return StudyModels(framing, sentiment, info)
+
+
+def classify(articles: list[Article], scorer: RelevanceScorer, model: SentenceModel, finder: MentionFinder,
+             progress: bool = False) -> tuple[list[Relevance], pd.DataFrame]:
+    """Select, segment, classify: the relevance decision of every article, and the sentence table
+    (:data:`SENTENCE_COLUMNS`; sentiment columns still empty) of the relevant ones."""
+    iterator: Any = articles
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(articles, desc="articles", unit="art")
+    decisions, rows = [], []
+    for art in iterator:
+        rel = scorer.score(art)
+        decisions.append(rel)
+        if rel.relevant:
+            rows.extend(_sentence_rows(art, model, finder))
+    return decisions, pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
 
 
 def _sentence_rows(article: Article, model: SentenceModel, finder: MentionFinder) -> list[dict[str, Any]]:
+    """The sentences of one article with framing label, probabilities, devices, cues and entities."""
     units = segment_article(article)
-    preds = model.predict_many([u["text"] for u in units])
-    rows = []
-    for i, (u, pred) in enumerate(zip(units, preds)):
-        rows.append({
-            **u, "sentence": i, "label": pred.label, "score": round(pred.score, 4),
-            **{f"p_{k}": pred.probs[k] for k in FRAMING_LABELS},
-            "devices": list(pred.devices),
-            "cues": [e["cue"] for e in pred.evidence if "cue" in e],
-            "entities": finder.entities(u["text"]),
-        })
-    return rows
+    preds = model.predict_many([u["text"] for u in units])  # one batch per article
+    return [{**u, "sentence": i, "label": pred.label, "score": round(pred.score, 4),
+             **{f"p_{k}": pred.probs[k] for k in FRAMING_LABELS},
+             "devices": list(pred.devices),
+             "cues": [e["cue"] for e in pred.evidence if "cue" in e],
+             "entities": finder.entities(u["text"])}
+            for i, (u, pred) in enumerate(zip(units, preds))]
 
 
-def _add_sentiment(rows: list[dict[str, Any]], model: SentenceModel | None) -> None:
-    """Sentiment for every sentence row, in one batch (the TF-IDF model is fastest that way)."""
+def add_sentiment(sentences: pd.DataFrame, model: SentenceModel | None) -> pd.DataFrame:
+    """The sentence table with its sentiment columns filled, in one batch (the TF-IDF model is fastest
+    that way); without a model they are None."""
+    if not len(sentences):
+        return sentences
     if model is None:
-        for r in rows:
-            r.update({"sentiment": None, "sentiment_score": None, **{f"p_{k}": None for k in SENTIMENT_LABELS}})
-        return
-    for r, pred in zip(rows, model.predict_many([r["text"] for r in rows])):
-        r.update({"sentiment": pred.label, "sentiment_score": round(pred.score, 4),
-                  **{f"p_{k}": pred.probs.get(k, 0.0) for k in SENTIMENT_LABELS}})
+        return sentences.assign(**dict.fromkeys(SENTIMENT_COLUMNS))
+    preds = model.predict_many(sentences["text"].tolist())
+    return sentences.assign(sentiment=[p.label for p in preds],
+                            sentiment_score=[round(p.score, 4) for p in preds],
+                            **{f"p_{k}": [p.probs.get(k, 0.0) for p in preds] for k in SENTIMENT_LABELS})
 
 
-def _article_row(article: Article, relevant: bool, rel_score: float, institutions: tuple[str, ...],
-                 sents: list[dict[str, Any]], topics: tuple[str, ...] = (), topic: str | None = None) -> dict[str, Any]:
+def article_table(articles: list[Article], decisions: list[Relevance], sentences: pd.DataFrame,
+                  tagger: TopicTagger) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """One row per article (:data:`ARTICLE_COLUMNS`: metadata, relevance, topics, per-label counts and
+    probability sums, devices, sentiment counts, entities), and the topic evidence of the relevant ones."""
+    by_article: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in sentences.to_dict("records"):
+        by_article[row["article_id"]].append(row)
+    rows, topic_evidence = [], []
+    for art, rel in zip(articles, decisions):
+        if not rel.relevant:
+            rows.append(_article_row(art, rel, [], (), None))
+            continue
+        tr = tagger.tag(art)
+        topic_evidence.append({"article_id": art.id, "topics": list(tr.topics), "primary": tr.primary,
+                               "scores": tr.scores, "evidence": list(tr.evidence)})
+        rows.append(_article_row(art, rel, by_article[art.id], tr.topics or (GENERAL,), tr.primary))
+    return pd.DataFrame(rows, columns=ARTICLE_COLUMNS), topic_evidence
+
+
+def _article_row(article: Article, rel: Relevance, sents: list[dict[str, Any]], topics: tuple[str, ...],
+                 topic: str | None) -> dict[str, Any]:
+    """One row of the article table (keys: :data:`ARTICLE_COLUMNS`)."""
     counts = {lab: sum(1 for s in sents if s["label"] == lab) for lab in FRAMING_LABELS}
     content = counts["promotional"] + counts["factual"]
     psum = {k: float(sum(s[f"p_{k}"] for s in sents)) for k in FRAMING_LABELS}
     exp_den = psum["promotional"] + psum["factual"]
-    row = {"article_id": article.id, "outlet": article.outlet, "date": article.date, "month": article.month,
-           "year": article.year, "category": article.category, "title": article.title,
-           "relevant": relevant, "relevance_score": round(rel_score, 3), "institutions": list(institutions),
-           "topics": list(topics), "topic": topic,
-           "n_sentences": len(sents), "n_content": content, "n_promotional": counts["promotional"],
-           "n_factual": counts["factual"], "n_other": counts["other"],
-           "promotional_share": counts["promotional"] / content if content else float("nan"),
-           **{f"sum_p_{k}": round(v, 6) for k, v in psum.items()},
-           "expected_share": psum["promotional"] / exp_den if content and exp_den else float("nan"),
-           "warnings": list(article.warnings)}
-    for d in DEVICES:
-        row[f"device_{d}"] = sum(1 for s in sents if d in s["devices"])
     with_sent = [s for s in sents if s.get("sentiment")]
-    for k in SENTIMENT_LABELS:
-        row[f"n_{k}"] = sum(1 for s in with_sent if s["sentiment"] == k)
-    row["net_tone"] = (row["n_positive"] - row["n_negative"]) / len(with_sent) if with_sent else float("nan")
-    row["entities"] = sorted({e for s in sents for e in s.get("entities", [])})
-    return row
+    sent_counts = {k: sum(1 for s in with_sent if s["sentiment"] == k) for k in SENTIMENT_LABELS}
+    return {"article_id": article.id, "outlet": article.outlet, "date": article.date, "month": article.month,
+            "year": article.year, "category": article.category, "title": article.title,
+            "relevant": rel.relevant, "relevance_score": round(rel.score, 3), "institutions": list(rel.institutions),
+            "topics": list(topics), "topic": topic, "n_sentences": len(sents), "n_content": content,
+            **{f"n_{k}": counts[k] for k in FRAMING_LABELS},
+            "promotional_share": counts["promotional"] / content if content else float("nan"),
+            **{f"sum_p_{k}": round(v, 6) for k, v in psum.items()},
+            "expected_share": psum["promotional"] / exp_den if content and exp_den else float("nan"),
+            "warnings": list(article.warnings),
+            **{f"device_{d}": sum(1 for s in sents if d in s["devices"]) for d in DEVICES},
+            **{f"n_{k}": v for k, v in sent_counts.items()},
+            "net_tone": (sent_counts["positive"] - sent_counts["negative"]) / len(with_sent) if with_sent
+            else float("nan"),
+            "entities": sorted({e for s in sents for e in s.get("entities", [])})}
+
+
+def estimate_groups(articles: pd.DataFrame, sentences: pd.DataFrame, config: StudyConfig, models: StudyModels,
+                    finder: MentionFinder) -> Estimates:
+    """Promotional and sentiment shares by group, comparisons, the regression and who gets praised,
+    over the relevant articles."""
+    from secframing.study.aggregate import aggregate, contrasts, sentiment_aggregate
+    from secframing.study.analysis import fit_promotional_regression
+    from secframing.study.praise import praise_table
+
+    relevant = articles[articles["relevant"]]
+    boot = config.bootstrap
+    profile = models.info["framing"].profile
+    aggregates = _stacked([aggregate(relevant, by, boot, profile) for by in GROUPINGS])
+    sentiment = pd.DataFrame()
+    if models.sentiment is not None:
+        sent_profile = models.info["sentiment"].profile
+        sentiment = _stacked([sentiment_aggregate(relevant, by, boot, sent_profile) for by in SENTIMENT_GROUPINGS])
+    n_min = config.compare.min_articles
+    comparisons = _stacked([contrasts(relevant, "outlet", boot, profile, "pairs", n_min),
+                            contrasts(relevant, "topics", boot, profile, "rest", n_min),
+                            contrasts(relevant, "year", boot, profile, "rest", n_min)])
+    return Estimates(aggregates, sentiment, comparisons, fit_promotional_regression(relevant, config.regression),
+                     praise_table(sentences, finder, profile, boot))
+
+
+def _stacked(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Group tables one under the other; the list-valued ``topics`` column is reported as ``topic``."""
+    out = pd.concat(tables, ignore_index=True)
+    if len(out):
+        out["group_by"] = out["group_by"].replace({"topics": "topic"})
+    return out
+
+
+def account(read: ReadResult, articles: pd.DataFrame, sentences: pd.DataFrame, with_sentiment: bool) -> dict[str, Any]:
+    """``accounting.json``: every input row is a reject or an article, every article relevant or not."""
+    n = len(articles)
+    acc: dict[str, Any] = {
+        "input_rows": read.n_rows, "rejected_rows": len(read.rejects), "articles": len(read.articles),
+        "relevant_articles": int(articles["relevant"].sum()) if n else 0,
+        "not_relevant_articles": int((~articles["relevant"]).sum()) if n else 0,
+        "relevant_without_content": int(((articles["relevant"]) & (articles["n_content"] == 0)).sum()) if n else 0,
+        "sentences": len(sentences),
+        "sentences_by_label": {lab: int((sentences["label"] == lab).sum()) for lab in FRAMING_LABELS},
+    }
+    if with_sentiment:
+        acc["sentences_by_sentiment"] = {lab: int((sentences["sentiment"] == lab).sum()) for lab in SENTIMENT_LABELS}
+    acc["balanced"] = acc["input_rows"] == acc["rejected_rows"] + acc["articles"] \
+        and acc["articles"] == acc["relevant_articles"] + acc["not_relevant_articles"]
+    return acc
+
+
+def write_outputs(result: StudyResult, config: StudyConfig, read: ReadResult, decisions: list[Relevance],
+                  topic_evidence: list[dict[str, Any]], started: str) -> dict[str, Any]:
+    """Write the report folder (evidence files, tables, ``index.html``, figures) and return the run
+    record (inputs with their sha256, git state, libraries) the manifest repeats."""
+    from secframing.study.report import write_report
+
+    out = result.out
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / "rejects.jsonl", (rej.to_dict() for rej in read.rejects))
+    write_jsonl(out / "relevance.jsonl", (rel.to_dict() for rel in decisions))
+    write_jsonl(out / "topics.jsonl", topic_evidence)
+    reg = result.regression
+    assert reg is not None
+    _write_tables(out, {"articles": result.articles, "sentences": result.sentences, "aggregates": result.aggregates,
+                        "sentiment": result.sentiment, "contrasts": result.contrasts, "regression": reg.table,
+                        "praise": result.praise})
+    write_json(out / "regression.json", {"fitted": reg.fitted, "reason": reg.reason, **reg.info})
+    write_json(out / "accounting.json", result.accounting)
+    inputs = [read.source] if read.source else []
+    for info in result.models.values():
+        inputs += info.files
+    inputs += [file_info(p) for p in dict.fromkeys((config.relevance.lexicon, config.topics.lexicon,
+                                                     config.praise.lexicon))]
+    run = {"inputs": inputs, "git": git_state(), "libraries": library_versions(), "started": started}
+    write_report(out, config, result, run)
+    return run
+
+
+def write_manifest(result: StudyResult, config: StudyConfig, run: dict[str, Any]) -> None:
+    """``manifest.json``: resolved config, inputs, accounting, timings and the models used."""
+    models, timings = result.models, result.timings
+    manifest = build_manifest("study", config, run["inputs"], run["started"], timings["total"], {
+        "accounting": result.accounting, "timings": {k: round(v, 3) for k, v in timings.items()},
+        "model": {"backend": models["framing"].meta.get("backend"), "created": models["framing"].meta.get("created")},
+        "sentiment_model": ({"backend": models["sentiment"].meta.get("backend"),
+                             "created": models["sentiment"].meta.get("created")} if "sentiment" in models
+                            else {"unavailable": result.sentiment_note}),
+        "error_profiles": {k: (v.profile.source if v.profile else v.profile_note) for k, v in models.items()}})
+    write_json(result.out / "manifest.json", manifest)
 
 
 def _load_model_info(role: str, path: str, labels: tuple[str, ...], correction: CorrectionConfig) -> ModelInfo:
@@ -207,148 +429,6 @@ def _load_model_info(role: str, path: str, labels: tuple[str, ...], correction: 
     if profile is not None:
         files += [file_info(p.strip()) for p in profile.source.split(",")]
     return ModelInfo(role, path, meta, metrics, card, profile, note, files)
-
-
-def run_study(config: StudyConfig, progress: bool = False) -> StudyResult:
-    """Run the whole study and write the report folder ``config.out``."""
-    started, t0 = now_iso(), time.perf_counter()
-    timings: dict[str, float] = {}
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "tables").mkdir(exist_ok=True)
-
-    read = read_articles(config.corpus, config.rules, config.format, config.encoding)
-    timings["read"] = time.perf_counter() - t0
-    write_jsonl(out / "rejects.jsonl", (rej.to_dict() for rej in read.rejects))
-
-    model = load_model(config.model)
-    models = {"framing": _load_model_info("framing", config.model, FRAMING_LABELS, config.correction)}
-    sentiment_model: SentenceModel | None = None
-    sentiment_note = None
-    if Path(config.sentiment_model).is_dir():
-        sentiment_model = load_model(config.sentiment_model)  # a broken model directory is an error, not a skip
-        if tuple(getattr(sentiment_model, "labels", ())) != SENTIMENT_LABELS:
-            raise ModelLoadError(f"{config.sentiment_model}: labels {list(sentiment_model.labels)} are not the "
-                                 f"sentiment labels {list(SENTIMENT_LABELS)}")
-        models["sentiment"] = _load_model_info("sentiment", config.sentiment_model, SENTIMENT_LABELS,
-                                               config.correction)
-    else:
-        sentiment_note = (f"sentiment unavailable: no model directory at {config.sentiment_model} "
-                          "(build it with `make models`: configs/experiments/sentiment_layered.toml)")
-
-    scorer = RelevanceScorer(config.relevance)
-    tagger = TopicTagger(config.topics)
-    finder = MentionFinder(config.praise)
-    t = time.perf_counter()
-    iterator: Any = read.articles
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(read.articles, desc="articles", unit="art")
-    entries: list[tuple[Article, Any, list[dict[str, Any]]]] = []
-    sentence_rows: list[dict[str, Any]] = []
-    with open(out / "relevance.jsonl", "w", encoding="utf-8") as rel_fh:
-        for art in iterator:
-            rel = scorer.score(art)
-            rel_fh.write(json.dumps(rel.to_dict(), ensure_ascii=False) + "\n")
-            sents = _sentence_rows(art, model, finder) if rel.relevant else []
-            sentence_rows.extend(sents)
-            entries.append((art, rel, sents))
-    timings["select_segment_classify"] = time.perf_counter() - t
-    t = time.perf_counter()
-    _add_sentiment(sentence_rows, sentiment_model)  # fills the sentence dicts the entries share
-    timings["sentiment"] = time.perf_counter() - t
-
-    article_rows, topic_evidence = [], []
-    for art, rel, sents in entries:
-        if not rel.relevant:
-            article_rows.append(_article_row(art, False, rel.score, rel.institutions, []))
-            continue
-        tr = tagger.tag(art)
-        topic_evidence.append({"article_id": art.id, "topics": list(tr.topics), "primary": tr.primary,
-                               "scores": tr.scores, "evidence": list(tr.evidence)})
-        article_rows.append(_article_row(art, True, rel.score, rel.institutions, sents,
-                                         tr.topics or (GENERAL,), tr.primary))
-    write_jsonl(out / "topics.jsonl", topic_evidence)
-
-    columns = list(_article_row(Article("x", "x", None, None, "x"), False, 0.0, (), []).keys())
-    articles = pd.DataFrame(article_rows, columns=columns)
-    sentences = pd.DataFrame(sentence_rows, columns=SENTENCE_COLUMNS)
-
-    t = time.perf_counter()
-    from secframing.study.aggregate import aggregate, contrasts, sentiment_aggregate
-    from secframing.study.analysis import fit_promotional_regression
-    from secframing.study.praise import praise_table
-
-    relevant = articles[articles["relevant"]]
-    b = config.bootstrap
-    boot = Boot(b.n_resamples, b.seed, b.confidence)
-    profile = models["framing"].profile
-    aggregates = pd.concat([aggregate(relevant, by, b.n_resamples, b.seed, b.confidence, profile)
-                            for by in (None, "outlet", "category", "topics", "year", "month")], ignore_index=True)
-    aggregates["group_by"] = aggregates["group_by"].replace({"topics": "topic"})
-    sent_profile = models["sentiment"].profile if "sentiment" in models else None
-    sentiment = pd.concat([sentiment_aggregate(relevant, by, boot, sent_profile)
-                           for by in (None, "outlet", "topics")], ignore_index=True) \
-        if sentiment_model is not None else pd.DataFrame()
-    if len(sentiment):
-        sentiment["group_by"] = sentiment["group_by"].replace({"topics": "topic"})
-    n_min = config.compare.min_articles
-    comparisons = pd.concat([contrasts(relevant, "outlet", boot, profile, "pairs", n_min),
-                             contrasts(relevant, "topics", boot, profile, "rest", n_min),
-                             contrasts(relevant, "year", boot, profile, "rest", n_min)], ignore_index=True)
-    comparisons["group_by"] = comparisons["group_by"].replace({"topics": "topic"})
-    regression = fit_promotional_regression(relevant, config.regression)
-    praise = praise_table(sentences, finder, profile, boot)
-    timings["aggregate"] = time.perf_counter() - t
-
-    accounting = {
-        "input_rows": read.n_rows, "rejected_rows": len(read.rejects), "articles": len(read.articles),
-        "relevant_articles": int(articles["relevant"].sum()) if len(articles) else 0,
-        "not_relevant_articles": int((~articles["relevant"]).sum()) if len(articles) else 0,
-        "relevant_without_content": int(((articles["relevant"]) & (articles["n_content"] == 0)).sum()) if len(articles) else 0,
-        "sentences": len(sentences),
-        "sentences_by_label": {lab: int((sentences["label"] == lab).sum()) for lab in FRAMING_LABELS},
-    }
-    if sentiment_model is not None:
-        accounting["sentences_by_sentiment"] = {lab: int((sentences["sentiment"] == lab).sum())
-                                                for lab in SENTIMENT_LABELS}
-    accounting["balanced"] = accounting["input_rows"] == accounting["rejected_rows"] + accounting["articles"] \
-        and accounting["articles"] == accounting["relevant_articles"] + accounting["not_relevant_articles"]
-
-    result = StudyResult(out, articles, sentences, aggregates, accounting, timings, sentiment, comparisons,
-                         regression, praise, models, sentiment_note)
-    t = time.perf_counter()
-    _write_tables(out, {"articles": articles, "sentences": sentences, "aggregates": aggregates,
-                        "sentiment": sentiment, "contrasts": comparisons, "regression": regression.table,
-                        "praise": praise})
-    write_json(out / "regression.json", {"fitted": regression.fitted, "reason": regression.reason,
-                                         **regression.info})
-    write_json(out / "accounting.json", accounting)
-
-    inputs = [read.source] if read.source else []
-    for info in models.values():
-        inputs += info.files
-    inputs += [file_info(p) for p in dict.fromkeys((config.relevance.lexicon, config.topics.lexicon,
-                                                     config.praise.lexicon))]
-    run = {"inputs": inputs, "git": git_state(), "libraries": library_versions(),
-           "started": started}
-    from secframing.study.report import write_report
-
-    write_report(out, config, result, run)
-    timings["report"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
-
-    manifest = build_manifest("study", config, inputs, started, timings["total"], {
-        "accounting": accounting, "timings": {k: round(v, 3) for k, v in timings.items()},
-        "model": {"backend": models["framing"].meta.get("backend"), "created": models["framing"].meta.get("created")},
-        "sentiment_model": ({"backend": models["sentiment"].meta.get("backend"),
-                             "created": models["sentiment"].meta.get("created")} if "sentiment" in models
-                            else {"unavailable": sentiment_note}),
-        "error_profiles": {k: (v.profile.source if v.profile else v.profile_note) for k, v in models.items()}})
-    write_json(out / "manifest.json", manifest)
-    return result
-
 
 
 def _write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> None:

@@ -16,18 +16,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from secframing.labels import DEVICES, FRAMING_LABELS, SENTIMENT_LABELS
+from secframing.config import FilePath
+from secframing.labels import (
+    DEVICES,
+    FRAMING_LABELS,
+    SENTIMENT_LABELS,
+    SENTIMENT_POLARITIES,
+)
 from secframing.lexicon import Lexicon, load_lexicon, strongest_hits
 from secframing.paths import LEXICON_DIR
-from secframing.study.estimators import Boot, ErrorProfile, ShareSpec, estimate, estimate_many
+from secframing.study.estimators import (
+    FRAMING_SPEC,
+    POLARITY_SPECS,
+    BootstrapConfig,
+    ErrorProfile,
+    estimate,
+    estimate_many,
+)
 from secframing.text.match import compile_cue, match_view
-
-FRAMING_SPEC = ShareSpec(FRAMING_LABELS, ("promotional",), ("promotional", "factual"))
 
 
 @dataclass(frozen=True)
 class PraiseConfig:
-    lexicon: str = str(LEXICON_DIR / "institutions.toml")
+    """Who gets praised (``[praise]`` in a study config)."""
+
+    lexicon: FilePath = str(LEXICON_DIR / "institutions.toml")
+    """Institution cues plus ``[[mention]]`` (named officials) and ``[[entity]]`` (display names)."""
     min_sentences: int = 3
     """Entities named in fewer sentences are left out of the table (and its figure)."""
 
@@ -74,7 +88,7 @@ class MentionFinder:
 
 
 def praise_table(sentences: pd.DataFrame, finder: MentionFinder, profile: ErrorProfile | None,
-                 boot: Boot) -> pd.DataFrame:
+                 boot: BootstrapConfig) -> pd.DataFrame:
     """One row per entity named in at least ``min_sentences`` sentences: how often, in how many
     articles, the promotional share of those sentences (raw, expected, adjusted, with CIs over
     articles), their sentiment shares (raw: the sentiment model's positive recall is too low for a
@@ -110,12 +124,11 @@ def praise_table(sentences: pd.DataFrame, finder: MentionFinder, profile: ErrorP
                "adjusted_ci_low": est["adjusted_lo"], "adjusted_ci_high": est["adjusted_hi"],
                "top_devices": ", ".join(d for d, n in sorted(devs.items(), key=lambda x: -x[1]) if n)}
         if has_sent:
-            specs = [ShareSpec(SENTIMENT_LABELS, (pol,), SENTIMENT_LABELS) for pol in ("positive", "negative")]
             sent_counts = _article_counts(g, "sentiment", SENTIMENT_LABELS)
-            for pol, s in zip(("positive", "negative"), estimate_many(sent_counts, None, None, specs, boot)):
+            for pol, s in zip(SENTIMENT_POLARITIES, estimate_many(sent_counts, None, None, POLARITY_SPECS, boot)):
                 row.update({f"{pol}_share": s["raw"], f"{pol}_ci_low": s["raw_lo"], f"{pol}_ci_high": s["raw_hi"]})
         else:
-            for pol in ("positive", "negative"):
+            for pol in SENTIMENT_POLARITIES:
                 row.update({f"{pol}_share": np.nan, f"{pol}_ci_low": np.nan, f"{pol}_ci_high": np.nan})
         rows.append(row)
     out = pd.DataFrame(rows, columns=cols)

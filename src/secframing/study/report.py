@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from secframing.labels import DEVICES, FRAMING_LABELS, GUIDELINE_VERSION
+from secframing.labels import (
+    DEVICES,
+    FRAMING_LABELS,
+    GUIDELINE_VERSION,
+    SENTIMENT_POLARITIES,
+)
 from secframing.study import figures
 from secframing.study.praise import MentionFinder
 from secframing.study.topics import TopicTagger
@@ -225,7 +230,7 @@ def _recall_caveat(result: Any) -> str:
     """Why the sentiment shares are lower bounds: the model's test recall of the polar classes."""
     info = result.models.get("sentiment")
     per_class = (info.metrics.get("test") or {}).get("per_class", {}) if info else {}
-    recalls = [f"{lab} {per_class[lab]['recall']:.2f}" for lab in ("positive", "negative") if lab in per_class]
+    recalls = [f"{lab} {per_class[lab]['recall']:.2f}" for lab in SENTIMENT_POLARITIES if lab in per_class]
     if not recalls:
         return ""
     return (f" The sentiment model's recall on held-out gold is {', '.join(recalls)}: raw shares are lower bounds, "
@@ -317,7 +322,7 @@ def write_report(out: Path, config: Any, result: Any, run: dict[str, Any]) -> Pa
             if info.profile is not None:
                 title = f"{role} model ({info.profile.n} gold sentences)"
                 panels[title] = (info.profile.gold, info.profile.probs, info.profile.labels)
-                classes[title] = ["promotional", "factual", "other"] if role == "framing" else ["positive", "negative"]
+                classes[title] = list(FRAMING_LABELS if role == "framing" else SENTIMENT_POLARITIES)
         if panels:
             made.append(("المعايرة — calibration of the models' probabilities on held-out gold",
                          figures.calibration(panels, classes, fig_dir / "calibration.png")))

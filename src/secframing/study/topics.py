@@ -11,8 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from secframing.config import FilePath
 from secframing.io.schema import Article
-from secframing.lexicon import Lexicon, load_lexicon
+from secframing.lexicon import CueScorer, Lexicon, load_lexicon
 from secframing.paths import LEXICON_DIR
 
 GENERAL = "general"
@@ -21,10 +22,14 @@ GENERAL = "general"
 
 @dataclass(frozen=True)
 class TopicsConfig:
-    lexicon: str = str(LEXICON_DIR / "topics.toml")
+    """Settings of the topic tagger (``[topics]`` in a study config)."""
+
+    lexicon: FilePath = str(LEXICON_DIR / "topics.toml")
+    """The topic cue lexicon (``[[topic]]`` names and ``[[cue]]`` entries with a ``topic``)."""
     min_score: float = 2.0
     """An article carries a topic when that topic's cues add up to at least this."""
     title_factor: float = 2.0
+    """Evidence found in the headline counts this many times."""
     max_repeats: int = 3
     """A cue repeated more than this adds nothing more (long articles are not favoured)."""
 
@@ -54,24 +59,21 @@ class TopicTagger:
         if unknown:
             raise ValueError(f"{self.lexicon.path}: cues name undeclared topic(s) {unknown}; add [[topic]] entries")
         self.order = list(self.names)
+        # every hit counts, overlaps included: a topic is the sum of its cues, not one mention
+        self.cues = CueScorer(self.lexicon, self.config.title_factor, self.config.max_repeats)
 
     def tag(self, article: Article) -> TopicResult:
-        """Topics of one article with the cue evidence (field, cue, offsets, match)."""
-        cfg = self.config
-        seen: Counter[str] = Counter()
+        """Topics of one article with the evidence of the counted cues (field, cue, offsets, match)."""
         scores: Counter[str] = Counter()
         evidence = []
-        for fld, text in (("title", article.title), ("text", article.text)):
-            if not text:
+        for fh in self.cues.hits((("title", article.title), ("text", article.text))):
+            if not fh.counted:
                 continue
-            for hit in self.lexicon.find(text):
-                seen[hit.cue.id] += 1
-                if seen[hit.cue.id] > cfg.max_repeats:
-                    continue
-                scores[hit.cue.get("topic")] += hit.cue.weight * (cfg.title_factor if fld == "title" else 1.0)
-                evidence.append({"field": fld, "cue": hit.cue.id, "topic": hit.cue.get("topic"),
-                                 "start": hit.start, "end": hit.end, "match": hit.text})
-        ranked = sorted((t for t in scores if scores[t] >= cfg.min_score),
+            hit = fh.hit
+            scores[hit.cue.get("topic")] += fh.weight
+            evidence.append({"field": fh.field, "cue": hit.cue.id, "topic": hit.cue.get("topic"),
+                             "start": hit.start, "end": hit.end, "match": hit.text})
+        ranked = sorted((t for t in scores if scores[t] >= self.config.min_score),
                         key=lambda t: (-scores[t], self.order.index(t)))
         return TopicResult(tuple(ranked), ranked[0] if ranked else GENERAL,
                            {t: round(v, 3) for t, v in scores.items()}, tuple(evidence))
