@@ -9,7 +9,7 @@ CORPUS ?= data/demo/articles.jsonl
 OUT ?= reports/study
 STUDY_ARGS ?=
 
-.PHONY: study test models results eval clean-venv help
+.PHONY: study lint test models results eval clean-venv help
 
 help:
 	@echo "make study [CORPUS=path OUT=dir]  run the framing study (default: bundled demo corpus -> reports/study/)"
@@ -33,7 +33,12 @@ $(VENV)/.dev: $(VENV)/.app
 study: $(VENV)/.app
 	$(BIN)/secframing study --corpus "$(CORPUS)" --out "$(OUT)" $(STUDY_ARGS)
 
-test: $(VENV)/.dev
+# ruff and the import contracts of pyproject.toml ([tool.ruff], [tool.importlinter]); `make test` runs them first
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/lint-imports --no-cache
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 models: $(VENV)/.app

@@ -39,16 +39,18 @@ def timed(fn, repeat):
 def main() -> None:
     ap = argparse.ArgumentParser()
     default = shared_dir(required=False)
-    ap.add_argument("--corpus", default=str(default / "corpora/moroccan_news.jsonl") if default else "data/demo/articles.jsonl")
+    ap.add_argument("--corpus",
+                    default=str(default / "corpora/moroccan_news.jsonl") if default else "data/demo/articles.jsonl")
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--models", nargs="+", default=[str(DEFAULT_MODEL_DIR), str(DEFAULT_MODEL_DIR.parent / "sentiment")],
+    ap.add_argument("--models", nargs="+",
+                    default=[str(DEFAULT_MODEL_DIR), str(DEFAULT_MODEL_DIR.parent / "sentiment")],
                     help="model directories whose prediction speed is measured on the relevant sentences")
     args = ap.parse_args()
     res, t_read, m_read = timed(lambda: read_articles(args.corpus), args.repeat)
     arts = res.articles
     scorer = RelevanceScorer()
     rel, t_rel, m_rel = timed(lambda: [scorer.score(a) for a in arts], args.repeat)
-    sel = [a for a, r in zip(arts, rel) if r.relevant]
+    sel = [a for a, r in zip(arts, rel, strict=True) if r.relevant]
     sents, t_seg, m_seg = timed(lambda: [s.text for a in arts for s in segment(a.text)], args.repeat)
     sel_sents = [s.text for a in sel for s in segment(a.text)]
     speeds, peaks = {}, {}

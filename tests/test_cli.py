@@ -9,9 +9,9 @@ import sys
 
 import pytest
 import typer
-from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO, article, write_jsonl
 from typer.testing import CliRunner
 
+from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO, article, write_jsonl
 from secframing import cli
 from secframing.cli import app
 from secframing.paths import CONFIG_DIR, DEFAULT_MODEL_DIR

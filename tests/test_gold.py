@@ -51,7 +51,7 @@ def test_gold_volume_and_sampling_design(articles):
     assert all(a.guideline for a in gold)
     design = json.loads((ANNOTATIONS / "design.json").read_text())
     assert design["strata"]["random"]["weight"] > 1
-    drawn = sum(1 for _ in open(ANNOTATIONS / "units.jsonl"))
+    drawn = len((ANNOTATIONS / "units.jsonl").read_text(encoding="utf-8").splitlines())
     assert drawn == len(gold)  # every drawn unit is annotated exactly once in the primary pass
 
 

@@ -9,10 +9,10 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import AR_FACTUAL, AR_PROMO, article, write_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import AR_FACTUAL, AR_PROMO, article, write_jsonl
 from secframing.experiments import tasks
 from secframing.experiments.tasks import MAX_LENGTH_GAP, TaskSpec, _containments, leakage_guard
 from secframing.io.cache import FileStampedCache, copy_frame
@@ -178,7 +178,8 @@ def test_shared_corpus_is_read_once_and_handed_out_as_copies(tmp_path, monkeypat
     assert third == second and third.articles[0].extra["source_file"] == "a.csv"
     _bump_mtime(corpus)  # touched: read again
     assert adapters.read_shared_corpus() == second and adapters._CORPUS_CACHE.misses == misses + 2
-    write_jsonl(corpus, [article(1, source_file="a.csv"), article(2, text=AR_PROMO), article(3, text=AR_FACTUAL + " وأضاف")])
+    write_jsonl(corpus, [article(1, source_file="a.csv"), article(2, text=AR_PROMO),
+                         article(3, text=AR_FACTUAL + " وأضاف")])
     assert [a.id for a in adapters.read_shared_corpus().articles] == ["a1", "a2", "a3"]
 
 
@@ -216,7 +217,8 @@ def test_task_data_is_built_once_per_spec_and_handed_out_as_copies(shared, tmp_p
     assert tasks._TASK_CACHE.misses == misses  # the same spec is not built again
     fresh = tasks._build_task(spec)
     for data in (first, second):
-        assert (data.removed_for_leakage, data.sources, data.labels) == (fresh.removed_for_leakage, fresh.sources, fresh.labels)
+        for field in ("removed_for_leakage", "sources", "labels", "multilabel"):
+            assert getattr(data, field) == getattr(fresh, field)
         for split in ("train", "dev", "test"):
             pd.testing.assert_frame_equal(getattr(data, split), getattr(fresh, split))
     second.train.at[0, "labels"].append("poisoned")

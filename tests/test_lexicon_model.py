@@ -53,7 +53,7 @@ def test_load_refuses_other_label_sets_and_changed_files(tmp_path):
     model_dir = tmp_path / "m"
     shutil.copytree(DEFAULT_MODEL_DIR, model_dir)
     meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
-    with open(model_dir / "lexicon" / "framing_cues.toml", "a", encoding="utf-8") as fh:
+    with open(model_dir / "framing" / "lexicon" / "framing_cues.toml", "a", encoding="utf-8") as fh:
         fh.write("\n# edited\n")
     with pytest.raises(ModelLoadError, match="sha256 differs"):
         load_model(model_dir)

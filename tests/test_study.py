@@ -10,9 +10,9 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import AR_FACTUAL, AR_PROMO, article, write_jsonl
 from typer.testing import CliRunner
 
+from conftest import AR_FACTUAL, AR_PROMO, article, write_jsonl
 from secframing.cli import app
 from secframing.config import from_dict
 from secframing.io import read_articles

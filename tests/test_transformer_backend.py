@@ -13,12 +13,12 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO, write_jsonl  # noqa: E402
-from secframing.labels import DEVICES, FRAMING_LABELS  # noqa: E402
-from secframing.models import ModelLoadError, load_model  # noqa: E402
-from secframing.models.io import sha256_bytes  # noqa: E402
-from secframing.models.transformer import TransformerConfig, TransformerModel, loss_weights  # noqa: E402
-from secframing.paths import CONFIG_DIR, DEMO_CORPUS  # noqa: E402
+from conftest import AR_FACTUAL, AR_OTHER, AR_PROMO, write_jsonl
+from secframing.labels import DEVICES, FRAMING_LABELS
+from secframing.models import ModelLoadError, load_model
+from secframing.models.io import sha256_bytes
+from secframing.models.transformer import TransformerConfig, TransformerModel, loss_weights
+from secframing.paths import CONFIG_DIR, DEMO_CORPUS
 
 CITIES = ["فاس", "الرباط", "طنجة", "مراكش", "أكادير", "وجدة", "مكناس", "سلا", "تطوان", "العيون"]
 # Team-written templates: each class has its own obvious words.

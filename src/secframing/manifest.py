@@ -77,7 +77,7 @@ def library_versions() -> dict[str, str]:
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def build_manifest(command: str, config: Any, inputs: list[FileInfo], started: str,

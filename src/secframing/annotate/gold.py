@@ -129,7 +129,8 @@ def load_splits(path: Path = SPLITS) -> dict[str, str]:
 _GOLD_CACHE: FileStampedCache[pd.DataFrame] = FileStampedCache()
 
 
-def gold_frame(root: Path = ANNOTATIONS, with_text: bool = True, articles: dict[str, Any] | None = None) -> pd.DataFrame:
+def gold_frame(root: Path = ANNOTATIONS, with_text: bool = True,
+               articles: dict[str, Any] | None = None) -> pd.DataFrame:
     """One row per gold sentence: ids, offsets, labels, stratum, weight, split (and text, hydrated from
     ``articles``, by default the shared corpus and seeds).
 
@@ -193,7 +194,8 @@ def build_splits(root: Path = ANNOTATIONS, config: SplitConfig | None = None, pa
     counts = {sp: {"articles": int(g["article_id"].nunique()), "sentences": len(g),
                    **{k: int(v) for k, v in g["framing"].value_counts().items()}} for sp, g in df.groupby("split")}
     record = {"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
-              "rule": "by article; stratified by (main stratum, has a promotional sentence); near-duplicate articles kept together; the test split is never used for training or model selection",
+              "rule": "by article; stratified by (main stratum, has a promotional sentence); near-duplicate articles "
+                      "kept together; the test split is never used for training or model selection",
               "counts": counts, "articles": dict(sorted(assign.items()))}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

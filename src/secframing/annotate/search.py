@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from secframing.annotate.active import rank_next
-from secframing.text.segment import segment_article as article_units
 from secframing.io.schema import Article
 from secframing.models.base import Prediction, SentenceModel
 from secframing.select.relevance import RelevanceScorer
 from secframing.text.match import match_view
+from secframing.text.segment import segment_article as article_units
 
 ROUND1_PHRASES = (
     r"في (?:وقت|ظرف|زمن) (?:قياسي|وجيز)", r"بسرعة وجدية", r"بجدية (?:كبيرة|تامة)", r"كمين محكم", r"خط[ةه] محكم",

@@ -7,9 +7,9 @@ text from ``../shared`` and fails loudly when a hash differs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

@@ -6,10 +6,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from secframing.annotate.agreement import agreement, pair_passes
-from secframing.annotate.gold import ANNOTATIONS, gold_frame, load_pass
 import pandas as pd
 
+from secframing.annotate.agreement import agreement, pair_passes
+from secframing.annotate.gold import ANNOTATIONS, gold_frame, load_pass
 from secframing.labels import DEVICES
 
 

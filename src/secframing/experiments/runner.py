@@ -26,7 +26,12 @@ import numpy as np
 
 from secframing.config import to_dict
 from secframing.experiments.config import EvalSet, ExperimentConfig, load_experiment_config
-from secframing.experiments.metrics import classification_report, expected_calibration_error, macro_f1, multilabel_report
+from secframing.experiments.metrics import (
+    classification_report,
+    expected_calibration_error,
+    macro_f1,
+    multilabel_report,
+)
 from secframing.experiments.tasks import IN_DOMAIN, TaskData, TaskSpec, describe, load_task
 from secframing.labels import DEVICES, FRAMING_LABELS
 from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, write_json

@@ -114,7 +114,8 @@ def read_araieval(task: Literal["1A", "1B"] = "1A", split: Literal["train", "dev
     return df
 
 
-def read_armpro(kind: Literal["binary", "coarse", "multilabel"] = "binary", split: Literal["dev"] = "dev") -> pd.DataFrame:
+def read_armpro(kind: Literal["binary", "coarse", "multilabel"] = "binary",
+                split: Literal["dev"] = "dev") -> pd.DataFrame:
     """ArMPro text V2 (only dev is shared): binary label in {true, false}, or ``labels`` lists."""
     path = _shared_file(ARMPRO_DIR / f"ArMPro_{kind}_{split}_V2.jsonl")
     df = _read_jsonl_frame(path)
@@ -159,7 +160,8 @@ def _check_labels(df: pd.DataFrame, allowed: set[str], path: Path) -> pd.DataFra
     bad = df[~df["label"].isin(allowed)]
     if len(bad):
         first = bad.index[0]
-        raise InputFileError(f"{path}: row {first + 2}: field 'label' has {bad.iloc[0]['label']!r}, expected one of {sorted(allowed)}")
+        raise InputFileError(f"{path}: row {first + 2}: field 'label' has {bad.iloc[0]['label']!r}, "
+                             f"expected one of {sorted(allowed)}")
     empty = df["text"].str.strip().eq("")
     # Unusable rows are not silently lost: they are listed in df.attrs["rejects"] with file, row and reason.
     rejects = [{"source": str(path), "row": int(i) + 2, "id": str(df.at[i, "id"]), "reason": "empty field 'text'"}
@@ -177,7 +179,8 @@ def shared_inputs() -> dict[str, Path]:
         **{f"seed:{p.stem}": p for p in sorted((root / "seeds").glob("*.txt"))},
         "thatiar:train": root / THATIAR_DIR / "train_ar.tsv",
         "thatiar:dev": root / THATIAR_DIR / "dev_ar.tsv",
-        **{f"araieval:{t}:{s}": root / ARAIEVAL_DIR / f"task{t}_{s}.jsonl" for t in ("1A", "1B") for s in ("train", "dev")},
+        **{f"araieval:{t}:{s}": root / ARAIEVAL_DIR / f"task{t}_{s}.jsonl"
+           for t in ("1A", "1B") for s in ("train", "dev")},
         **{f"armpro:{k}": root / ARMPRO_DIR / f"ArMPro_{k}_dev_V2.jsonl" for k in ("binary", "coarse", "multilabel")},
         "mac:train": root / MAC_DIR / "MAC_train.csv",
     }

@@ -72,5 +72,6 @@ def copy_frame(df: pd.DataFrame, list_columns: Iterable[str] = ()) -> pd.DataFra
     out = df.copy(deep=True)
     for col in list_columns:
         if col in out.columns:
-            out[col] = pd.Series([list(v) if isinstance(v, list) else v for v in out[col]], index=out.index, dtype=object)
+            fresh = [list(v) if isinstance(v, list) else v for v in out[col]]
+            out[col] = pd.Series(fresh, index=out.index, dtype=object)
     return out

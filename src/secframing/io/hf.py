@@ -40,6 +40,6 @@ def dataset_to_articles(ds: Any, rules: ArticleRules | None = None) -> tuple[lis
         try:
             out.append(make_article(dict(row), fallback_id=f"row:{i}", rules=rules))
         except RowError as err:
-            rejects.append(Reject("<datasets.Dataset>", i, err.reason, None if row.get("id") is None else str(row.get("id")),
-                                  err.field, echo_input(dict(row))))
+            rid = None if row.get("id") is None else str(row.get("id"))
+            rejects.append(Reject("<datasets.Dataset>", i, err.reason, rid, err.field, echo_input(dict(row))))
     return out, rejects

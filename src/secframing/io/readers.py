@@ -107,7 +107,12 @@ def decode_lines(path: Path, encoding: str | None = None) -> tuple[list[tuple[in
 
 def echo_input(raw: Any) -> str:
     """The raw input row as text for a rejects file, truncated when huge."""
-    text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json.dumps(raw, ensure_ascii=False, default=str)
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, bytes):
+        text = raw.decode("utf-8", "replace")
+    else:
+        text = json.dumps(raw, ensure_ascii=False, default=str)
     return text if len(text) <= MAX_INPUT_ECHO else text[:MAX_INPUT_ECHO] + f"…[truncated, {len(text):,} chars]"
 
 
@@ -192,7 +197,7 @@ def _iter_delimited(path: Path, encoding: str | None, delimiter: str, quoting: i
                 f"row has {len(fields)} fields, header has {len(header)} ({', '.join(header)})"
             )
             continue
-        yield no, raw_text, {h: (v if v != "" else None) for h, v in zip(header, fields)}
+        yield no, raw_text, {h: (v if v != "" else None) for h, v in zip(header, fields, strict=True)}
 
 
 def _iter_parquet(path: Path) -> Iterator[Row]:
@@ -275,14 +280,14 @@ def read_articles(
             result.rejects.append(Reject(str(path), no, err.reason, rid, err.field, echo_input(raw)))
             continue
         if art.id in seen_ids:
-            result.rejects.append(Reject(str(path), no, f"duplicate id {art.id!r} (first seen at line {seen_ids[art.id]})",
-                                         art.id, "id", echo_input(raw)))
+            reason = f"duplicate id {art.id!r} (first seen at line {seen_ids[art.id]})"
+            result.rejects.append(Reject(str(path), no, reason, art.id, "id", echo_input(raw)))
             continue
         key = (art.outlet, hash(art.text))
         if rules.reject_duplicate_text and key in seen_text and result.articles[seen_text[key][2]].text == art.text:
             first_id, first_line, _ = seen_text[key]
-            result.rejects.append(Reject(str(path), no, f"duplicate text of {first_id!r} (line {first_line}) in outlet {art.outlet!r}",
-                                         art.id, "text", echo_input(raw)))
+            reason = f"duplicate text of {first_id!r} (line {first_line}) in outlet {art.outlet!r}"
+            result.rejects.append(Reject(str(path), no, reason, art.id, "text", echo_input(raw)))
             continue
         seen_ids[art.id] = no
         seen_text.setdefault(key, (art.id, no, len(result.articles)))
@@ -292,7 +297,8 @@ def read_articles(
 
 
 
-def read_table(path: str | Path, fmt: str | None = None, encoding: str | None = None) -> tuple[list[tuple[int, str, dict[str, Any]]], list[Reject]]:
+def read_table(path: str | Path, fmt: str | None = None,
+               encoding: str | None = None) -> tuple[list[tuple[int, str, dict[str, Any]]], list[Reject]]:
     """Read any supported file into ``(line, raw, record)`` rows plus rejects for unreadable rows."""
     rows, rejects = [], []
     for no, raw, record in iter_records(path, fmt, encoding):

@@ -23,7 +23,8 @@ OPTIONAL_FIELDS = ("url", "author", "category")
 
 ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u0671-\u06D3\u06FA-\u06FF]")
 ANY_LETTER = re.compile(r"[^\W\d_]")
-HTML_TAG = re.compile(r"</?(?:p|br|div|span|a|b|i|strong|em|h[1-6]|ul|ol|li|img|table|tr|td|script|style)\b[^>]*>", re.I)
+HTML_TAG = re.compile(r"</?(?:p|br|div|span|a|b|i|strong|em|h[1-6]|ul|ol|li|img|table|tr|td|script|style)\b[^>]*>",
+                      re.I)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class RowError(ValueError):
 
 
 class _TextExtractor(HTMLParser):
-    BLOCK = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table"}
+    BLOCK = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -242,7 +243,8 @@ def make_article(record: dict[str, Any], fallback_id: str, rules: ArticleRules) 
     ratio = arabic_ratio(text)
     if ratio < rules.min_arabic_ratio:
         raise RowError(
-            f"field 'text' is not Arabic: {ratio:.0%} of its letters are Arabic (min_arabic_ratio={rules.min_arabic_ratio})",
+            f"field 'text' is not Arabic: {ratio:.0%} of its letters are Arabic "
+            f"(min_arabic_ratio={rules.min_arabic_ratio})",
             "text",
         )
     raw_id = record.get("id")

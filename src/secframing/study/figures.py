@@ -11,12 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib import font_manager, ft2font  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402 - figures without pyplot: no backend switch on import
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager, ft2font
+from matplotlib.figure import Figure
 
-from secframing.labels import DEVICES, SENTIMENT_POLARITIES  # noqa: E402
+from secframing.labels import DEVICES, SENTIMENT_POLARITIES
 
 ARABIC_FONT = "DejaVu Sans"
 """Figures use DejaVu Sans: it ships with matplotlib and covers Arabic, so figures look the same everywhere."""

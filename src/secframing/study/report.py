@@ -140,7 +140,7 @@ def findings(result: Any, topic_names: dict[str, dict[str, str]],
         hi_r, lo_r = g.loc[g["promotional_share"].idxmax()], g.loc[g["promotional_share"].idxmin()]
 
         def nm(key: str, lang: str) -> str:
-            return names.get(key, {}).get(lang, key) if names else key
+            return names.get(key, {}).get(lang, key) if names else key  # noqa: B023 - called within this iteration only
         cmp = result.contrasts
         resolved = cmp[(cmp["group_by"] == by) & ((cmp["ci_low"] > 0) | (cmp["ci_high"] < 0))] if len(cmp) else cmp
         res_en = "; ".join(

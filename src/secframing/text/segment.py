@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from secframing.paths import LEXICON_DIR
@@ -33,7 +34,8 @@ TERMINATOR_RUN = re.compile(r"[.!?؟…]+")
 CLOSERS = "»”’)]}\"'›"
 OPEN_CLOSE = {"«": "»", "“": "”", "‹": "›"}
 CONTINUATION = "،,؛;:)»”"
-LATIN_ABBREVIATIONS = frozenset({"mr", "mrs", "dr", "st", "no", "vs", "etc", "jr", "sr", "m", "mm", "prof", "inc", "ltd", "co"})
+LATIN_ABBREVIATIONS = frozenset({"mr", "mrs", "dr", "st", "no", "vs", "etc", "jr", "sr", "m", "mm", "prof", "inc",
+                                 "ltd", "co"})
 ARABIC_ABBREVIATIONS = frozenset({"د", "ذ", "م", "ص", "ج", "ق", "ه", "ت", "ع", "س"})
 BULLET = re.compile(r"(?<=\S)\s+(?=[•▪●◦■]\s)")
 _LETTER = re.compile(r"[^\W\d_]+$")
@@ -70,17 +72,16 @@ def _quote_spans(line: str) -> list[tuple[int, int]]:
                 spans.append((i, j))
                 i = j + 1
                 continue
-        elif ch == '"':
+        elif ch == '"' and i + 1 < n and not line[i + 1].isspace():
             # a straight quote opens only before a non-space (it closes after one)
-            if i + 1 < n and not line[i + 1].isspace():
-                j = line.find('"', i + 1)
-                if j != -1 and line[j - 1].isspace() and j + 1 < n and not line[j + 1].isspace():
-                    i = j  # the next mark opens another quotation: this one was never closed
-                    continue
-                if j != -1:
-                    spans.append((i, j))
-                    i = j + 1
-                    continue
+            j = line.find('"', i + 1)
+            if j != -1 and line[j - 1].isspace() and j + 1 < n and not line[j + 1].isspace():
+                i = j  # the next mark opens another quotation: this one was never closed
+                continue
+            if j != -1:
+                spans.append((i, j))
+                i = j + 1
+                continue
         i += 1
     return spans
 
@@ -106,8 +107,8 @@ def _is_boundary(line: str, start: int, end: int, quotes: list[tuple[int, int]])
     n = len(line)
     after = end
     while after < n and line[after] in CLOSERS:
-        if line[after] == '"' and not any(b == after for _, b in quotes) and after + 1 < n and not line[after + 1].isspace() \
-                and line[after + 1] not in CONTINUATION + ".":
+        if (line[after] == '"' and not any(b == after for _, b in quotes) and after + 1 < n
+                and not line[after + 1].isspace() and line[after + 1] not in CONTINUATION + "."):
             break  # a straight quote glued to the next word opens the next sentence
         after += 1
     rest = line[after:].lstrip()
@@ -137,7 +138,8 @@ def _is_boundary(line: str, start: int, end: int, quotes: list[tuple[int, int]])
     return after
 
 
-def _split_line(line: str, offset: int, furniture: tuple[re.Pattern[str], re.Pattern[str]] | None) -> Iterable[tuple[int, int]]:
+def _split_line(line: str, offset: int,
+                furniture: tuple[re.Pattern[str], re.Pattern[str]] | None) -> Iterable[tuple[int, int]]:
     cuts = [0]
     body = line
     if furniture is not None:
@@ -152,8 +154,8 @@ def _split_line(line: str, offset: int, furniture: tuple[re.Pattern[str], re.Pat
         if cut is not None:
             cuts.append(cut)
     cuts.extend(m.end() for m in BULLET.finditer(body))
-    cuts = sorted(set(c for c in cuts if 0 <= c <= len(line))) + [len(line)]
-    for a, b in zip(cuts, cuts[1:]):
+    cuts = [*sorted({c for c in cuts if 0 <= c <= len(line)}), len(line)]
+    for a, b in pairwise(cuts):
         piece = line[a:b]
         stripped = piece.strip()
         if stripped:
