@@ -46,7 +46,7 @@ models: $(VENV)/.app
 	$(BIN)/secframing train --config configs/experiments/sentiment_layered.toml --output models/sentiment
 
 results: $(VENV)/.app
-	$(BIN)/secframing results --configs configs/experiments --runs runs --output models/RESULTS.md
+	$(BIN)/secframing experiments run --configs configs/experiments --runs runs --output models/RESULTS.md
 
 eval: $(VENV)/.app
 	$(BIN)/secframing eval segmentation
