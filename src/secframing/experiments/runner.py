@@ -211,10 +211,6 @@ def fit_devices_head(cfg: ExperimentConfig) -> tuple[DevicesHead, dict[str, Any]
     return head, scores
 
 
-def lexicon_model(cfg: ExperimentConfig) -> LexiconModel:
-    return LexiconModel(cfg.model.lexicon)
-
-
 def assemble(cfg: ExperimentConfig, learned: SentenceModel | None, head: DevicesHead | None) -> SentenceModel:
     """The model that is evaluated and saved: the lexicon alone, the learned model, or the ensemble of
     the lexicon and the learned model; wrapped with the devices head when there is one."""
@@ -222,9 +218,9 @@ def assemble(cfg: ExperimentConfig, learned: SentenceModel | None, head: Devices
 
     backend = cfg.model.backend
     if backend == "lexicon" or learned is None:
-        model: SentenceModel = lexicon_model(cfg)
+        model: SentenceModel = LexiconModel(cfg.model.lexicon)
     elif backend == "ensemble":
-        model = EnsembleModel(lexicon_model(cfg), learned)
+        model = EnsembleModel(LexiconModel(cfg.model.lexicon), learned)
     else:
         model = learned
     return WithDevices(model, head) if head is not None else model

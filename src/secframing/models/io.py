@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from secframing.labels import LabelSetError, check_labels, label_schema
-from secframing.manifest import now_iso
+from secframing.manifest import now_iso, sha256_file
 
 MODEL_FORMAT = "secframing-model"
 FORMAT_VERSION = 2
@@ -33,10 +33,6 @@ class ModelLoadError(RuntimeError):
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    return sha256_bytes(Path(path).read_bytes())
 
 
 def write_model_json(directory: Path, model: Any, files: Mapping[str, str], fields: Mapping[str, Any] | None = None,
