@@ -38,8 +38,9 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-cache
 
+# -n auto: one pytest worker per core (pytest-xdist); session fixtures (corpus, gold) load once per worker
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 models: $(VENV)/.app
 	$(BIN)/secframing train --config configs/experiments/framing_default.toml --output models/default

@@ -94,6 +94,7 @@ def test_unreadable_input_is_a_one_line_error_not_a_traceback(tmp_path, setup, e
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert expect in proc.stderr
+    assert not (tmp_path / "o.jsonl").exists()  # the input is read before the model loads and output opens
 
 
 def test_predict_with_a_missing_model_is_a_one_line_error(tmp_path):
@@ -155,7 +156,7 @@ def test_every_experiment_config_runs_one_small_step(shared, tmp_path, config):
     res = runner.invoke(app, ["train", "--config", str(CONFIG_DIR / "experiments" / config), "--output", str(out),
                               "--set", f"data.max_train={n_train}", "--set", "evaluation.bootstrap_resamples=100",
                               "--set", "training.seeds=[1]",
-                              "--set", f"evaluation.max_eval={n_eval}"])
+                              "--set", f"evaluation.max_eval={n_eval}", "--set", "evaluation.speed_sentences=40"])
     assert res.exit_code == 0, res.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["dev"]["macro_f1"] <= 1 and len(metrics["dev"]["macro_f1_ci95"]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,10 @@ def predict_file(model: SentenceModel | str | Path, input_path: str | Path, outp
     ``probs`` and ``devices``. Rows without usable text go to ``<output>.rejects.jsonl`` with their line,
     id (if any), reason and the input line. Raises ``InputFileError`` when the file cannot be read at all.
     """
+    # the first record before the model: an unreadable file fails at once (loading a model takes seconds)
+    # and leaves no half-written output behind
+    records = iter_records(input_path, fmt, encoding)
+    first = list(itertools.islice(records, 1))
     if not isinstance(model, SentenceModel):
         model = load_model(model)
     output = Path(output)
@@ -55,7 +60,7 @@ def predict_file(model: SentenceModel | str | Path, input_path: str | Path, outp
                 n_pred += 1
             pending.clear()
 
-        for line, raw, record in iter_records(input_path, fmt, encoding):
+        for line, raw, record in itertools.chain(first, records):
             n_rows += 1
             rid = record.get(id_field) if isinstance(record, dict) else None
             reason = None

@@ -113,7 +113,7 @@ class EvaluationConfig:
     sample_seed: int = 0
     """Seed of the ``max_eval`` sample."""
     speed_sentences: int = 1000
-    """Dev sentences timed for ``predict_sentences_per_s`` (caches off)."""
+    """Dev sentences timed for ``predict_sentences_per_s`` (caches off; at most ``max_eval`` when that is set)."""
     sets: tuple[EvalSet, ...] = ()
     """Extra eval files (``[[evaluation.sets]]`` tables)."""
 

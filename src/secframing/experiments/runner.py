@@ -313,7 +313,9 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         metrics["data"] = describe(data)
     scores, eval_inputs = evaluate(cfg, model, data, out)
     metrics.update(scores)
-    speed_texts = data.dev["text"].tolist()[:cfg.evaluation.max_eval or cfg.evaluation.speed_sentences] if data is not None else []
+    ev = cfg.evaluation
+    n_speed = min(ev.max_eval, ev.speed_sentences) if ev.max_eval else ev.speed_sentences
+    speed_texts = data.dev["text"].tolist()[:n_speed] if data is not None else []
     metrics["predict_sentences_per_s"] = measure_speed(model, speed_texts)
     inputs = [file_info(config_path), *_data_inputs(data), *eval_inputs]
     write_run(out, cfg, model, metrics, inputs, started, time.perf_counter() - t0)
