@@ -22,8 +22,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=24"
 
+# the app includes the transformer extra: the shipped models are fine-tuned encoders (CPU torch, pinned)
 $(VENV)/.app: $(BIN)/python pyproject.toml requirements/constraints.txt
-	$(PIP) install -q -c requirements/constraints.txt -e .
+	$(PIP) install -q -c requirements/constraints.txt -e ".[transformer]"
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.app

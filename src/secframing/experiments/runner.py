@@ -3,19 +3,23 @@
 :func:`train` runs named steps: load the task data; fit the learned model once per training seed and keep
 the best on dev (:func:`fit_best_of_seeds`); optionally a learning curve; fit the devices head; assemble
 the final model (:func:`assemble`: the lexicon-override ensemble, the devices composite); evaluate it
-on dev, test and extra eval sets; time it; write the run directory (:func:`write_run`).
+on dev, test, their transfer slices and extra eval sets; refit without each left-out outlet and score
+it there (:func:`leave_one_outlet_out`); time it; write the run directory (:func:`write_run`).
 
 The run directory holds the model (``model.json`` + backend files, loadable by ``predict``), the
 resolved config, ``metrics.json`` (macro-F1 with bootstrap CIs, per-class scores, confusion matrix,
 calibration error, per-seed scores, devices), predictions on dev and test, and ``manifest.json`` (git
 commit and dirty flag, sha256 of every data file, library versions, wall time). Model selection uses dev
-only; test is evaluated once, for reporting, when ``evaluation.test`` is on.
+only (for framing and sentiment, the mean over its transfer slices: ``training.select_on``); test is
+evaluated once, for reporting, when ``evaluation.test`` is on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from secframing.config import to_dict
+from secframing.experiments.card import write_card
 from secframing.experiments.config import EvalSet, ExperimentConfig, load_experiment_config
 from secframing.experiments.metrics import (
     classification_report,
@@ -33,6 +38,14 @@ from secframing.experiments.metrics import (
     multilabel_report,
 )
 from secframing.experiments.tasks import IN_DOMAIN, TaskData, TaskSpec, describe, load_task
+from secframing.experiments.transfer import (
+    REPORTED_SLICES,
+    SELECTION_SLICES,
+    SLICE_TASKS,
+    mean_headline,
+    slice_report,
+    split_slices,
+)
 from secframing.labels import DEVICES, FRAMING_LABELS
 from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, write_json
 from secframing.models.base import ModelLoadError, Prediction, SentenceModel, load_model
@@ -145,8 +158,9 @@ def fit_learner(cfg: ExperimentConfig, data: TaskData, seed: int, n: int = 0) ->
     """One fit on the training rows (``n`` or ``data.max_train`` of them, sampled with ``seed``; 0 = all)."""
     n = n or cfg.data.max_train
     train = data.train.sample(n=min(n, len(data.train)), random_state=seed) if n else data.train
-    return build_learner(cfg, data.labels, seed).fit(train["text"].tolist(), train["label"].tolist(),
-                                                     train["weight"].tolist())
+    model = build_learner(cfg, data.labels, seed)
+    dev = {"dev": (data.dev["text"].tolist(), data.dev["label"].tolist())} if model.uses_dev_in_fit else {}
+    return model.fit(train["text"].tolist(), train["label"].tolist(), train["weight"].tolist(), **dev)
 
 
 @dataclass
@@ -160,19 +174,30 @@ class SeedSelection:
 
 
 def fit_best_of_seeds(cfg: ExperimentConfig, data: TaskData) -> SeedSelection:
-    """Fit once per training seed, let the model tune what it chooses on dev, keep the best dev macro-F1
-    (the first seed wins ties)."""
+    """Fit once per training seed, let the model tune what it chooses on dev, keep the best on dev (the
+    mean headline over the dev transfer slices, or dev macro-F1: ``training.select_on``; the first seed
+    wins ties)."""
     best: SentenceModel | None = None
     best_f1, per_seed, scores = -1.0, [], []
     dev_texts, dev_gold = data.dev["text"].tolist(), data.dev["label"].tolist()
+    by_transfer = cfg.training.select_on == "transfer" and data.task in SLICE_TASKS and "article_id" in data.dev
     for seed in cfg.training.seeds:
         candidate = fit_learner(cfg, data, seed)
         tuned = candidate.tune(dev_texts, dev_gold)
-        score = macro_f1(dev_gold, candidate.predict(dev_texts), data.labels)
+        dev_pred = candidate.predict(dev_texts)
+        score = macro_f1(dev_gold, dev_pred, data.labels)
         scores.append(score)
-        per_seed.append({"seed": seed, "dev_macro_f1": round(score, 4), **({"tuned_on_dev": tuned} if tuned else {})})
-        if round(score, 4) > best_f1:
-            best, best_f1 = candidate, round(score, 4)
+        row: dict[str, Any] = {"seed": seed, "dev_macro_f1": round(score, 4), **({"tuned_on_dev": tuned} if tuned else {})}
+        key = round(score, 4)
+        if by_transfer:
+            slices = split_reports(data.task, "dev", data.dev, dev_pred, n_resamples=0)
+            row["dev_transfer_mean"] = mean_headline(data.task, slices, SELECTION_SLICES)
+            key = row["dev_transfer_mean"] if row["dev_transfer_mean"] is not None else key
+        if hasattr(candidate, "training_log") and candidate.training_log:
+            row["training"] = candidate.training_log
+        per_seed.append(row)
+        if key > best_f1:
+            best, best_f1 = candidate, key
     assert best is not None
     return SeedSelection(best, per_seed, scores)
 
@@ -233,19 +258,35 @@ def _report(gold: list[str], preds: list[Prediction], labels: tuple[str, ...], c
     return rep
 
 
+def split_reports(task: str, split: str, df: Any, pred: list[str], n_resamples: int = 1000,
+                  seed: int = 0) -> dict[str, dict[str, Any]]:
+    """The transfer slices of one scored split (see :mod:`secframing.experiments.transfer`)."""
+    out = {}
+    for name, mask in split_slices(split, df["article_id"].astype(str).tolist()).items():
+        if mask.any():
+            out[name] = slice_report(task, df["label"][mask].tolist(), [p for p, m in zip(pred, mask) if m],
+                                     df["article_id"][mask].astype(str).tolist(), n_resamples, seed)
+    return out
+
+
 def evaluate(cfg: ExperimentConfig, model: SentenceModel, data: TaskData | None, out: Path) -> tuple[dict[str, Any], list[FileInfo]]:
-    """Scores on dev, test (``evaluation.test``) and the extra eval sets; writes the dev/test
-    predictions (hashes, no text) into ``out``. Returns the metrics and the eval files read."""
+    """Scores on dev, test (``evaluation.test``), their transfer slices and the extra eval sets; writes
+    the dev/test predictions (hashes, no text) into ``out``. Returns the metrics and the eval files read."""
     metrics: dict[str, Any] = {}
     inputs: list[FileInfo] = []
     if data is not None:
         label_col = "label" if not data.multilabel else "labels"
+        slices = data.task in SLICE_TASKS and "article_id" in data.dev
         for split, df in (("dev", data.dev), ("test", data.test)):
             if df is None or (split == "test" and not cfg.evaluation.test):
                 continue
             preds = model.predict_many(df["text"].tolist())
             metrics[split] = _report(df[label_col].tolist(), preds, data.labels, cfg)
             _write_predictions(out / f"predictions_{split}.jsonl", df, preds, label_col)
+            if slices:
+                metrics.setdefault("transfer", {}).update(split_reports(
+                    data.task, split, df, [p.label for p in preds], cfg.evaluation.bootstrap_resamples,
+                    cfg.evaluation.bootstrap_seed))
     for es in cfg.evaluation.sets:
         rows = _read_eval(Path(es.path))
         inputs.append(file_info(es.path, rows=len(rows)))
@@ -256,6 +297,33 @@ def evaluate(cfg: ExperimentConfig, model: SentenceModel, data: TaskData | None,
                                                                [list(preds[i].devices) for i in promo], DEVICES)
         metrics[es.name] = rep
     return metrics, inputs
+
+
+def leave_one_outlet_out(cfg: ExperimentConfig, data: TaskData | None) -> dict[str, dict[str, Any]]:
+    """For each ``evaluation.leave_out_outlets``: the model refitted (first training seed) on the
+    training rows of the other outlets (early stopping on their dev rows), scored on every gold sentence
+    of the outlet (train, dev and test: none was seen). Framing and sentiment only."""
+    out: dict[str, dict[str, Any]] = {}
+    if data is None or data.task not in SLICE_TASKS or "outlet" not in data.train:
+        return out
+    ev = cfg.evaluation
+    for outlet in ev.leave_out_outlets:
+        name = "loo_" + re.sub(r"\W+", "_", outlet.lower()).strip("_")
+        held = [df[df["outlet"] == outlet] for df in (data.train, data.dev, data.test) if df is not None]
+        gold = [row for df in held for row in df[["text", "label", "article_id"]].itertuples(index=False)]
+        if not gold:
+            out[name] = {"outlet": outlet, "skipped": "no gold sentences from this outlet"}
+            continue
+        learned = None
+        kept = dataclasses.replace(data, train=data.train[data.train["outlet"] != outlet].reset_index(drop=True),
+                                   dev=data.dev[data.dev["outlet"] != outlet].reset_index(drop=True))
+        if cfg.model.backend != "lexicon":
+            learned = fit_learner(cfg, kept, cfg.training.seeds[0])
+        pred = assemble(cfg, learned, None).predict([r.text for r in gold])
+        rep = slice_report(data.task, [r.label for r in gold], pred, [str(r.article_id) for r in gold],
+                           ev.bootstrap_resamples, ev.bootstrap_seed)
+        out[name] = {"outlet": outlet, "n_train": len(kept.train), **rep}
+    return out
 
 
 def measure_speed(model: SentenceModel, texts: list[str]) -> int:
@@ -280,6 +348,7 @@ def write_run(out: Path, cfg: ExperimentConfig, model: SentenceModel, metrics: d
     write_json(out / "config.resolved.json", to_dict(cfg))
     write_json(out / "metrics.json", metrics)
     write_json(out / "manifest.json", build_manifest("train", cfg, inputs, started, seconds))
+    write_card(out)
 
 
 def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -313,6 +382,11 @@ def train(config_path: str | Path, output: str | Path, overrides: tuple[str, ...
         metrics["data"] = describe(data)
     scores, eval_inputs = evaluate(cfg, model, data, out)
     metrics.update(scores)
+    if "transfer" in metrics:
+        metrics["transfer"].update(leave_one_outlet_out(cfg, data))
+        loo = [k for k in metrics["transfer"] if k.startswith("loo_")]
+        metrics["transfer_mean"] = mean_headline(cfg.data.task, metrics["transfer"], [*REPORTED_SLICES, *loo])
+        metrics["dev_transfer_mean"] = mean_headline(cfg.data.task, metrics["transfer"], SELECTION_SLICES)
     ev = cfg.evaluation
     n_speed = min(ev.max_eval, ev.speed_sentences) if ev.max_eval else ev.speed_sentences
     speed_texts = data.dev["text"].tolist()[:n_speed] if data is not None else []

@@ -80,7 +80,7 @@ def _frame(df: pd.DataFrame, label_col: str, multilabel: bool) -> pd.DataFrame:
     out = pd.DataFrame({"text": df["text"].to_numpy()})
     out["labels" if multilabel else "label"] = df[label_col].to_numpy()
     out["weight"] = 1.0
-    for col in ("article_id", "id", "stratum"):
+    for col in ("article_id", "id", "stratum", "outlet"):
         if col in df.columns:
             out[col] = df[col].to_numpy()
     return out.reset_index(drop=True)
@@ -196,6 +196,7 @@ def _build_task(spec: TaskSpec) -> TaskData:
         from secframing.annotate.gold import gold_frame
 
         gold = gold_frame()
+        gold["outlet"] = gold["article_id"].map(article_outlets())
         sources.append("data/annotations (gold) + data/splits/gold_v1.json")
         multilabel = task == "devices"
         if multilabel:
@@ -232,6 +233,14 @@ def _build_task(spec: TaskSpec) -> TaskData:
     frames[0] = frames[0][~frames[0]["text"].map(normalize).duplicated()].reset_index(drop=True)
     train, removed = leakage_guard(frames[0], frames[1], frames[2])
     return TaskData(task, labels, False, train, frames[1], frames[2], removed, tuple(sources))
+
+
+def article_outlets() -> dict[str, str]:
+    """Article id -> outlet for the gold's articles: the shared corpus's outlet field, ``seed`` for the
+    seed op-eds."""
+    from secframing.io.adapters import read_seed_articles, read_shared_corpus
+
+    return {a.id: a.outlet or "" for a in [*read_shared_corpus().articles, *read_seed_articles()]}
 
 
 def _external(task: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, str]:

@@ -87,6 +87,10 @@ class SavedModel(abc.ABC):
 class SentenceModel(SavedModel):
     """fit / predict / predict_proba / save / load, with the label set embedded."""
 
+    uses_dev_in_fit: ClassVar[bool] = False
+    """True for a backend whose ``fit`` takes ``dev=(texts, labels)`` (early stopping); the runner then
+    passes the dev split."""
+
     def fit(self, texts: Sequence[str], labels: Sequence[str],
             sample_weight: Sequence[float] | None = None) -> SentenceModel:
         raise NotImplementedError(f"{self.backend} does not learn from data")

