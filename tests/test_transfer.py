@@ -85,3 +85,26 @@ def test_a_framing_run_reports_every_slice_and_leave_one_outlet_out(shared, tmp_
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "| loo_febrayer | " + str(loo["n"]) in card and f"**{metrics['transfer_mean']:.3f}**" in card
     assert f"{metrics['test']['macro_f1']:.3f}" in card and "do not edit by hand" in card
+
+
+def test_transfer_targets_judge_every_slice_of_the_run_chosen_on_the_dev_slices(tmp_path):
+    def run(name: str, dev_mean: float, test_no_seeds: float, recall: float) -> None:
+        d = tmp_path / "runs" / name
+        d.mkdir(parents=True)
+        rep = {"n": 100, "n_articles": 20, "macro_f1": test_no_seeds, "macro_f1_ci95": [0.5, 0.9],
+               "promotional_recall": recall}
+        (d / "metrics.json").write_text(json.dumps({
+            "experiment": name, "task": "framing", "backend": "tfidf",
+            "dev": {"n": 10, "macro_f1": 0.7, "macro_f1_ci95": [0.6, 0.8]},
+            "transfer": {"test_no_seeds": rep, "test_seeds": {**rep, "macro_f1": 0.9, "promotional_recall": 0.85}},
+            "transfer_mean": test_no_seeds, "dev_transfer_mean": dev_mean}))
+
+    run("chosen", 0.80, 0.86, 0.82)
+    run("better_on_test", 0.70, 0.95, 0.95)  # never chosen: selection looks at the dev slices only
+    targets = {"transfer": {"framing": {"macro_f1": 0.85, "second": "promotional_recall", "second_goal": 0.8,
+                                        "why": "small slices."}}}
+    md = render(collect(tmp_path / "runs"), tmp_path / "runs", targets)
+    assert "| framing | `chosen` | test_no_seeds | 0.860 | 0.85 | promotional recall 0.82 | 0.80 | met |" in md
+    assert "| framing | `chosen` | loo_febrayer | not measured |" in md  # a slice the run lacks is not a pass
+    assert "`better_on_test` | test_no_seeds" not in md and "**framing** (missed). small slices." in md
+    assert "| `better_on_test` | tfidf | 0.950 (0.50–0.90); R 0.95 |" in md  # both in the slice table

@@ -241,12 +241,15 @@ def test_train_then_predict_end_to_end(shared, tiny_bert, tmp_path):
     t0 = time.perf_counter()
     metrics = train(CONFIG_DIR / "experiments" / "framing_transformer.toml", out, overrides=(
         f"model.transformer.model_name_or_path={tiny_bert}", "model.transformer.local_files_only=true",
-        "model.transformer.epochs=1", "model.transformer.num_threads=1", "data.max_train=60", "training.seeds=[1]",
+        "model.transformer.epochs=1", "model.transformer.num_threads=1", "model.transformer.num_hidden_layers=0",
+        "data.max_train=60", "training.seeds=[1]",
         "evaluation.bootstrap_resamples=100", "evaluation.test=false",
         "model.devices.enabled=false"))  # the TF-IDF devices head is tested with its backend; it would double the run time
     train_s = time.perf_counter() - t0
     assert metrics["backend"] == "transformer" and 0 <= metrics["dev"]["macro_f1"] <= 1
     assert metrics["predict_sentences_per_s"] > 0 and "test" not in metrics
+    assert {"dev_no_seeds", "dev_seeds", "loo_febrayer"} <= set(metrics["transfer"]) and (out / "README.md").exists()
+    assert metrics["seeds"][0]["training"]["dev_history"]  # early stopping evaluated on dev each epoch
     meta = json.loads((out / "model.json").read_text(encoding="utf-8"))
     assert meta["backend"] == "transformer" and meta["config"]["model_name_or_path"] == str(tiny_bert)
     assert meta["tasks"] == ["framing"] and (out / "hf" / "model.safetensors").exists()
@@ -290,6 +293,11 @@ def test_sqrt_class_weights_are_milder_than_balanced():
     bal, sq = loss_weights(y, None, "balanced"), loss_weights(y, None, "sqrt")
     assert bal[9] / bal[0] == pytest.approx(9) and sq[9] / sq[0] == pytest.approx(3)
     assert sq.mean() == pytest.approx(1.0)
+
+
+def test_more_layers_than_the_base_has_is_an_error_not_random_layers(tiny_bert):
+    with pytest.raises(ModelLoadError, match="num_hidden_layers = 5 but the base model has 2"):
+        TransformerModel(tiny_config(tiny_bert, num_hidden_layers=5)).fit(TEXTS, LABELS)
 
 
 def test_frozen_word_embeddings_do_not_move_and_layers_can_be_cut(tiny_bert):

@@ -139,6 +139,36 @@ def _transfer(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _transfer_targets(rows: list[dict[str, Any]], targets: dict[str, Any]) -> list[str]:
+    """For each task with transfer targets: every slice of the run chosen by the dev-slice mean."""
+    lines = ["| task | run (best dev-slice mean) | slice | macro-F1 | goal | second figure | goal | status |",
+             "|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for task, t in targets.items():
+        members = [r for r in rows if r["task"] == task and r.get("dev_transfer_mean") is not None]
+        if not members:
+            lines.append(f"| {task} | no run with transfer slices | — | — | {t['macro_f1']:.2f} | — | — | — |")
+            continue
+        best = max(members, key=lambda r: r["dev_transfer_mean"])
+        missed = False
+        for name in SLICE_COLUMNS:
+            rep = (best.get("transfer") or {}).get(name)
+            if not rep or rep.get("macro_f1") is None:
+                lines.append(f"| {task} | `{best['experiment']}` | {name} | not measured | {t['macro_f1']:.2f} | — | "
+                             f"{t['second_goal']:.2f} | missing |")
+                missed = True
+                continue
+            sec = rep.get(t["second"])
+            ok = rep["macro_f1"] >= t["macro_f1"] and sec is not None and sec >= t["second_goal"]
+            missed |= not ok
+            lines.append(f"| {task} | `{best['experiment']}` | {name} | {rep['macro_f1']:.3f} | {t['macro_f1']:.2f} | "
+                         f"{t['second'].replace('_', ' ')} {'—' if sec is None else f'{sec:.2f}'} | "
+                         f"{t['second_goal']:.2f} | {'met' if ok else 'missed'} |")
+        if missed:
+            notes.append(f"- **{task}** (missed). " + " ".join(t["why"].split()))
+    return lines + ([""] + notes if notes else [])
+
+
 def _targets(rows: list[dict[str, Any]], targets: dict[str, Any]) -> list[str]:
     best: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -200,8 +230,13 @@ def render(rows: list[dict[str, Any]], runs: Path, targets: dict[str, Any] | Non
     lines += ["", "## Per-class scores (in-domain tasks)", ""] + _per_class(rows)
     if targets is None:
         targets = tomllib.loads(TARGETS.read_text(encoding="utf-8")) if TARGETS.exists() else {}
+    targets = dict(targets or {})
+    transfer_targets = targets.pop("transfer", None)
     if targets:
         lines += ["", "## Targets (issue: models and reproducible experiments)", ""] + _targets(rows, targets)
+    if transfer_targets:
+        lines += ["", "## Transfer targets (issue: a framing model for Moroccan Arabic it has never seen)", ""]
+        lines += _transfer_targets(rows, transfer_targets)
     return "\n".join(lines) + "\n"
 
 

@@ -302,7 +302,14 @@ class TransformerModel(SentenceModel):
             self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=c.local_files_only)
             # use_safetensors: never torch.load (pickle) a checkpoint; ignore_mismatched_sizes: a checkpoint
             # that already has a classifier for other labels gets a fresh head of the right size
-            extra = {"num_hidden_layers": c.num_hidden_layers} if c.num_hidden_layers else {}
+            extra = {}
+            if c.num_hidden_layers:
+                from transformers import AutoConfig
+
+                have = AutoConfig.from_pretrained(path, local_files_only=c.local_files_only).num_hidden_layers
+                if c.num_hidden_layers > have:  # more would add randomly initialised layers
+                    raise ValueError(f"num_hidden_layers = {c.num_hidden_layers} but the base model has {have}")
+                extra = {"num_hidden_layers": c.num_hidden_layers}
             self.model = AutoModelForSequenceClassification.from_pretrained(
                 path, num_labels=len(self.labels), id2label=dict(enumerate(self.labels)),
                 label2id={lab: i for i, lab in enumerate(self.labels)}, use_safetensors=True,
