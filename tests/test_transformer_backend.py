@@ -295,6 +295,14 @@ def test_sqrt_class_weights_are_milder_than_balanced():
     assert sq.mean() == pytest.approx(1.0)
 
 
+def test_mean_pooling_head_learns_saves_and_loads(tiny_bert, tmp_path):
+    model = TransformerModel(tiny_config(tiny_bert, pooling="mean"), seed=7).fit(TEXTS, LABELS)
+    assert sum(p.label == g for p, g in zip(model.predict_many(TEXTS), LABELS)) >= 0.9 * len(LABELS)
+    assert {k.split(".")[0] for k in model.model.state_dict()} == {"encoder", "classifier"}
+    loaded = load_model(model.save(tmp_path / "m"))
+    assert loaded.config.pooling == "mean" and loaded.predict_proba(TEXTS) == model.predict_proba(TEXTS)
+
+
 def test_more_layers_than_the_base_has_is_an_error_not_random_layers(tiny_bert):
     with pytest.raises(ModelLoadError, match="num_hidden_layers = 5 but the base model has 2"):
         TransformerModel(tiny_config(tiny_bert, num_hidden_layers=5)).fit(TEXTS, LABELS)

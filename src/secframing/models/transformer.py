@@ -76,6 +76,10 @@ class TransformerConfig:
     early_stopping_patience: int = 1
     """With a dev set: evaluate after each epoch, stop after this many epochs without a better dev
     macro-F1 and keep the best epoch (0 = train all epochs, keep the last)."""
+    pooling: str = "cls"
+    """``cls``: ``AutoModelForSequenceClassification``'s own head (the first token through the pooler);
+    ``mean``: the attention-mask mean of the last hidden states, as e5 was pretrained, then dropout and a
+    linear layer."""
     eval_batch_size: int = 64
     """Sentences per forward pass when predicting."""
     quantize: bool = False
@@ -100,6 +104,8 @@ class TransformerConfig:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.num_hidden_layers < 0 or self.early_stopping_patience < 0:
             raise ValueError("num_hidden_layers and early_stopping_patience must be >= 0")
+        if self.pooling not in ("cls", "mean"):
+            raise ValueError(f"pooling must be 'cls' or 'mean', got {self.pooling!r}")
         if self.save_dtype not in SAVE_DTYPES:
             raise ValueError(f"save_dtype must be one of {list(SAVE_DTYPES)}, got {self.save_dtype!r}")
 
@@ -181,6 +187,39 @@ def _progress_callback() -> Any:
                       file=sys.stderr, flush=True)
 
     return LogProgress()
+
+
+def mean_pooled_classifier(encoder: Any) -> Any:
+    """A sequence classifier on the attention-mask mean of ``encoder``'s last hidden states (whose config
+    carries ``num_labels`` and ``id2label``): dropout, then one linear layer. Keys of its state dict are
+    ``encoder.*`` and ``classifier.*``."""
+    import torch
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    class MeanPooledClassifier(torch.nn.Module):
+        def __init__(self, encoder: Any) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.config = encoder.config
+            self.dropout = torch.nn.Dropout(getattr(encoder.config, "hidden_dropout_prob", 0.1))
+            self.classifier = torch.nn.Linear(encoder.config.hidden_size, encoder.config.num_labels)
+
+        @property
+        def base_model(self) -> Any:
+            return self.encoder
+
+        def get_input_embeddings(self) -> Any:
+            return self.encoder.get_input_embeddings()
+
+        def forward(self, input_ids: Any = None, attention_mask: Any = None, token_type_ids: Any = None,
+                    labels: Any = None, **kw: Any) -> Any:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                                  token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return SequenceClassifierOutput(logits=self.classifier(self.dropout(pooled)))
+
+    return MeanPooledClassifier(encoder)
 
 
 class TransformerModel(SentenceModel):
@@ -310,10 +349,18 @@ class TransformerModel(SentenceModel):
                 if c.num_hidden_layers > have:  # more would add randomly initialised layers
                     raise ValueError(f"num_hidden_layers = {c.num_hidden_layers} but the base model has {have}")
                 extra = {"num_hidden_layers": c.num_hidden_layers}
-            self.model = AutoModelForSequenceClassification.from_pretrained(
-                path, num_labels=len(self.labels), id2label=dict(enumerate(self.labels)),
-                label2id={lab: i for i, lab in enumerate(self.labels)}, use_safetensors=True,
-                local_files_only=c.local_files_only, ignore_mismatched_sizes=True, **extra).to(device)
+            heads = {"num_labels": len(self.labels), "id2label": dict(enumerate(self.labels)),
+                     "label2id": {lab: i for i, lab in enumerate(self.labels)}}
+            if c.pooling == "mean":
+                from transformers import AutoModel
+
+                encoder = AutoModel.from_pretrained(path, use_safetensors=True, local_files_only=c.local_files_only,
+                                                    add_pooling_layer=False, **heads, **extra)
+                self.model = mean_pooled_classifier(encoder).to(device)
+            else:
+                self.model = AutoModelForSequenceClassification.from_pretrained(
+                    path, use_safetensors=True, local_files_only=c.local_files_only, ignore_mismatched_sizes=True,
+                    **heads, **extra).to(device)
         except (OSError, ValueError) as exc:
             # the CLI shows the first line only: the remedy goes there
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -428,7 +475,12 @@ class TransformerModel(SentenceModel):
             else:
                 model.tokenizer = AutoTokenizer.from_pretrained(str(hf), local_files_only=True)
             config = AutoConfig.from_pretrained(str(hf), local_files_only=True)
-            net = AutoModelForSequenceClassification.from_config(config)
+            if model.config.pooling == "mean":
+                from transformers import AutoModel
+
+                net = mean_pooled_classifier(AutoModel.from_config(config, add_pooling_layer=False))
+            else:
+                net = AutoModelForSequenceClassification.from_config(config)
             state = unpack_state(load_file(str(hf / "model.safetensors")))
         except (OSError, ValueError, json.JSONDecodeError) as exc:
             raise ModelLoadError(f"{hf}: cannot load the Hugging Face model: {exc}") from None
