@@ -1,5 +1,6 @@
 """Model cards generated from a run directory: every figure is read from ``metrics.json``,
-``manifest.json`` and ``model.json``, never typed by hand. ``secframing train`` writes ``README.md`` into
+``manifest.json`` and ``model.json``, never typed by hand; the experiment's hand-written notes
+(``configs/experiments/cards/<experiment>.md``: failure modes, licences) are appended. ``secframing train`` writes ``README.md`` into
 the run (and so into ``models/default`` when that is the output)."""
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from secframing.experiments.transfer import HEADLINE
+from secframing.paths import CONFIG_DIR
+
+NOTES_DIR = CONFIG_DIR / "experiments" / "cards"
+"""Hand-written parts of model cards (known failure modes, licences): ``<experiment>.md``, appended as is."""
 
 LIMITS = (
     "Trained and tuned on Moroccan MSA news (Hespress, Febrayer, Yabiladi) annotated by this project; "
@@ -111,6 +116,9 @@ def render_card(run: Path) -> str:
               "`secframing predict` and `secframing study`: sentence framing and sentiment toward the Moroccan "
               "security institutions in news text, aggregated with uncertainty.", ""]
     lines += [f"- {t}" for t in LIMITS]
+    notes = NOTES_DIR / f"{m.get('experiment')}.md"
+    if notes.exists():
+        lines += ["", notes.read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
 
 
