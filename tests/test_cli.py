@@ -40,12 +40,13 @@ def test_help_lists_every_subcommand():
     assert res.exit_code == 0
     root = typer.main.get_command(app)
     visible, hidden = _subcommands(root)
-    assert visible == {"study", "predict", "train", "evaluate", "data", "experiments", "annotate"}
+    assert visible == {"study", "predict", "train", "evaluate", "data", "experiments", "annotate", "encoder"}
     assert hidden == {"results", "report", "eval"}          # deprecated aliases, kept for one release
     assert _help_commands(res.output) == visible
     assert _subcommands(root.commands["data"])[0] == {"inventory", "select", "segment", "eval-segmentation",
                                                       "eval-relevance"}
     assert _subcommands(root.commands["experiments"])[0] == {"run", "summarize"}
+    assert _subcommands(root.commands["encoder"])[0] == {"build"}
     assert _help_commands(runner.invoke(app, ["data", "--help"]).output) == _subcommands(root.commands["data"])[0]
 
 
