@@ -32,31 +32,11 @@ def test_shipped_models_reproduce_their_recorded_dev_predictions(shared, name, t
     recorded = [json.loads(line) for line in open(directory / "predictions_dev.jsonl", encoding="utf-8")]
     dev = load_task(TaskSpec(task)).dev
     assert [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in dev["text"]] == [r["text_sha1"] for r in recorded]
-    model = load_model(directory)
-    preds = model.predict_many(dev["text"].tolist())
+    preds = load_model(directory).predict_many(dev["text"].tolist())
     got = [{"label": p.label, "probs": p.probs, "devices": list(p.devices)} for p in preds]
     want = [{k: r[k] for k in ("label", "probs", "devices")} for r in recorded]
-    if not _has_transformer(directory):
-        diff = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
-    else:
-        # int8 and float32 kernels may round differently on another CPU: probabilities agree to 2e-3, and
-        # labels too except where the record's top two were closer than that
-        def differs(g: dict, w: dict) -> bool:
-            gap = max(abs(g["probs"][k] - w["probs"][k]) for k in w["probs"])
-            top = sorted(w["probs"].values(), reverse=True)
-            tie = len(top) > 1 and top[0] - top[1] < 2 * TRANSFORMER_TOLERANCE
-            return gap > TRANSFORMER_TOLERANCE or (g["label"] != w["label"] and not tie) or g["devices"] != w["devices"]
-
-        diff = [i for i, (g, w) in enumerate(zip(got, want)) if differs(g, w)]
+    diff = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
     assert not diff, f"{len(diff)} of {len(want)} dev predictions differ from {name}'s record, first: {diff[:5]}"
-
-
-TRANSFORMER_TOLERANCE = 2e-3
-
-
-def _has_transformer(directory) -> bool:
-    return any(json.loads(p.read_text(encoding="utf-8")).get("backend") == "transformer"
-               for p in directory.rglob("model.json"))
 
 
 def test_the_shipped_framing_model_is_a_composition(default_model):

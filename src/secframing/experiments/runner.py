@@ -193,8 +193,8 @@ def fit_best_of_seeds(cfg: ExperimentConfig, data: TaskData) -> SeedSelection:
             slices = split_reports(data.task, "dev", data.dev, dev_pred, n_resamples=0)
             row["dev_transfer_mean"] = mean_headline(data.task, slices, SELECTION_SLICES)
             key = row["dev_transfer_mean"] if row["dev_transfer_mean"] is not None else key
-        if hasattr(candidate, "training_log") and candidate.training_log:
-            row["training"] = candidate.training_log
+        if candidate.training_log:
+            row["training"] = dict(candidate.training_log)
         per_seed.append(row)
         if key > best_f1:
             best, best_f1 = candidate, key

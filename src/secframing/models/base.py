@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 from secframing.labels import FRAMING_LABELS
@@ -90,6 +91,9 @@ class SentenceModel(SavedModel):
     uses_dev_in_fit: ClassVar[bool] = False
     """True for a backend whose ``fit`` takes ``dev=(texts, labels)`` (early stopping); the runner then
     passes the dev split."""
+    training_log: Mapping[str, Any] = MappingProxyType({})
+    """What the last fit recorded beyond the model (epochs run, dev scores per epoch); empty for most
+    backends. The runner copies it into the run's per-seed metrics."""
 
     def fit(self, texts: Sequence[str], labels: Sequence[str],
             sample_weight: Sequence[float] | None = None) -> SentenceModel:
