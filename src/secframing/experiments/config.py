@@ -38,6 +38,9 @@ class DataConfig:
     """In-domain tasks: external tasks whose training rows are added, relabelled (``tasks.TRANSFER_MAPS``)."""
     transfer_weight: float = 0.3
     """Weight of each transferred training row."""
+    darija_weight: float = 0.0
+    """In-domain framing/sentiment: weight of each training sentence of the team-written Darija news set
+    (``data/darija/``, its train split; 0 = not used). Its dev and test splits are transfer slices either way."""
     split_seed: int = 20261122
     """Seed of the split for datasets without an official one (MAC); apart from the training seeds so
     that changing them never moves dev and test."""

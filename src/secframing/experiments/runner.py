@@ -87,6 +87,8 @@ def _data_inputs(data: TaskData | None) -> list[FileInfo]:
         files += sorted((DATA_DIR / "annotations").glob("**/*.jsonl")) + [DATA_DIR / "splits" / "gold_v1.json"]
         if any("synthetic" in s for s in data.sources):
             files += sorted((DATA_DIR / "synthetic").glob("*.jsonl"))
+        if any(s.startswith("data/darija") for s in data.sources):
+            files += sorted((DATA_DIR / "darija").glob("*.jsonl"))
     else:
         from secframing.paths import shared_dir
 
@@ -145,12 +147,15 @@ def load_data(cfg: ExperimentConfig) -> TaskData | None:
 
         return load_task(TaskSpec("framing")) if shared_dir(required=False) is not None else None
     d = cfg.data
-    data = load_task(TaskSpec(d.task, d.synthetic_weight, d.split_seed, d.transfer, d.transfer_weight))
+    data = load_task(TaskSpec(d.task, d.synthetic_weight, d.split_seed, d.transfer, d.transfer_weight, d.darija_weight))
     n, seed = cfg.evaluation.max_eval, cfg.evaluation.sample_seed
     for split in ("dev", "test"):
         df = getattr(data, split)
         if n and df is not None and len(df) > n:
             setattr(data, split, df.sample(n=n, random_state=seed).reset_index(drop=True))
+    if n:
+        data.slices = {k: df.sample(n=n, random_state=seed).reset_index(drop=True) if len(df) > n else df
+                       for k, df in data.slices.items()}
     return data
 
 
@@ -191,6 +196,7 @@ def fit_best_of_seeds(cfg: ExperimentConfig, data: TaskData) -> SeedSelection:
         key = round(score, 4)
         if by_transfer:
             slices = split_reports(data.task, "dev", data.dev, dev_pred, n_resamples=0)
+            slices.update(extra_slice_reports(data, candidate, "dev", n_resamples=0))
             row["dev_transfer_mean"] = mean_headline(data.task, slices, SELECTION_SLICES)
             key = row["dev_transfer_mean"] if row["dev_transfer_mean"] is not None else key
         if candidate.training_log:
@@ -269,6 +275,19 @@ def split_reports(task: str, split: str, df: Any, pred: list[str], n_resamples: 
     return out
 
 
+def extra_slice_reports(data: TaskData, model: SentenceModel, side: str, n_resamples: int = 1000,
+                        seed: int = 0) -> dict[str, dict[str, Any]]:
+    """The task's extra held-out slices (``TaskData.slices``: the Darija sets) of one side, ``dev`` (those
+    model selection may look at, :data:`SELECTION_SLICES`) or ``test``."""
+    out = {}
+    for name, df in data.slices.items():
+        if ("dev" if name in SELECTION_SLICES else "test") != side or not len(df):
+            continue
+        out[name] = slice_report(data.task, df["label"].tolist(), model.predict(df["text"].tolist()),
+                                 df["article_id"].astype(str).tolist(), n_resamples, seed)
+    return out
+
+
 def evaluate(cfg: ExperimentConfig, model: SentenceModel, data: TaskData | None, out: Path) -> tuple[dict[str, Any], list[FileInfo]]:
     """Scores on dev, test (``evaluation.test``), their transfer slices and the extra eval sets; writes
     the dev/test predictions (hashes, no text) into ``out``. Returns the metrics and the eval files read."""
@@ -287,6 +306,8 @@ def evaluate(cfg: ExperimentConfig, model: SentenceModel, data: TaskData | None,
                 metrics.setdefault("transfer", {}).update(split_reports(
                     data.task, split, df, [p.label for p in preds], cfg.evaluation.bootstrap_resamples,
                     cfg.evaluation.bootstrap_seed))
+                metrics["transfer"].update(extra_slice_reports(
+                    data, model, split, cfg.evaluation.bootstrap_resamples, cfg.evaluation.bootstrap_seed))
     for es in cfg.evaluation.sets:
         rows = _read_eval(Path(es.path))
         inputs.append(file_info(es.path, rows=len(rows)))

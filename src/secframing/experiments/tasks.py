@@ -5,6 +5,9 @@ In-domain tasks come from the gold annotation (split by article, ``data/splits/g
 their datasets' own label names: ``subjectivity`` (ThatiAR train/dev), ``persuasion`` (ArAIEval 2023 1A
 train/dev) and ``mac_sentiment`` (MAC's shared 80%, split here by a seeded stratified 80/10/10 since the
 corpus has no official split). Synthetic sentences are added to training only, with their own weight.
+Framing and sentiment also carry the team-written Darija sets as extra held-out slices
+(``TaskData.slices``: the Darija news set's dev and test splits, the renderings of gold test sentences);
+the news set's train split joins training only with ``darija_weight`` > 0.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from secframing.experiments.transfer import SLICE_TASKS
 from secframing.io.cache import FileStampedCache, copy_frame
 from secframing.labels import TASK_LABELS
 from secframing.paths import shared_dir
@@ -49,12 +53,16 @@ class TaskSpec:
     transfer: tuple[str, ...] = ()
     """External tasks whose training rows are added, relabelled by :data:`TRANSFER_MAPS` (transfer ablation)."""
     transfer_weight: float = 0.0
+    darija_weight: float = 0.0
+    """Weight of each training sentence of the Darija news set (framing and sentiment; 0 = not used)."""
 
     def __post_init__(self) -> None:
         if self.task not in TASK_LABELS:
             raise ValueError(f"unknown task {self.task!r}; valid: {sorted(TASK_LABELS)}")
-        if self.synthetic_weight < 0 or self.transfer_weight < 0:
-            raise ValueError("synthetic_weight and transfer_weight must be >= 0")
+        if self.synthetic_weight < 0 or self.transfer_weight < 0 or self.darija_weight < 0:
+            raise ValueError("synthetic_weight, transfer_weight and darija_weight must be >= 0")
+        if self.darija_weight > 0 and self.task not in SLICE_TASKS:
+            raise ValueError(f"darija_weight needs task framing or sentiment, not {self.task!r}")
         for src in self.transfer:
             if (self.task, src) not in TRANSFER_MAPS:
                 valid = sorted(s for t, s in TRANSFER_MAPS if t == self.task)
@@ -74,6 +82,9 @@ class TaskData:
     test: pd.DataFrame | None
     removed_for_leakage: int = 0
     sources: tuple[str, ...] = ()
+    slices: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
+    """Extra held-out frames scored as transfer slices (``darija_news_dev``, ``darija_news_test``,
+    ``darija_renderings``), with ``article_id`` the bootstrap cluster (the item, or the source article)."""
 
 
 def _frame(df: pd.DataFrame, label_col: str, multilabel: bool) -> pd.DataFrame:
@@ -169,7 +180,8 @@ def load_task(spec: TaskSpec) -> TaskData:
     data = _build_task(spec) if files is None else _TASK_CACHE.get(spec, files, lambda: _build_task(spec))
     copy = {name: None if df is None else copy_frame(df, list_columns=("labels",))
             for name, df in (("train", data.train), ("dev", data.dev), ("test", data.test))}
-    return dataclasses.replace(data, **copy)
+    slices = {name: copy_frame(df) for name, df in data.slices.items()}
+    return dataclasses.replace(data, **copy, slices=slices)
 
 
 def _task_inputs(spec: TaskSpec) -> list[Path] | None:
@@ -185,6 +197,10 @@ def _task_inputs(spec: TaskSpec) -> list[Path] | None:
         from secframing.annotate.synthetic import SYNTHETIC_DIR
 
         files += sorted(SYNTHETIC_DIR.glob("*.jsonl"))
+    if spec.task in SLICE_TASKS:
+        from secframing.annotate.darija import DARIJA_DIR
+
+        files += sorted(DARIJA_DIR.glob("*.jsonl"))
     return files
 
 
@@ -224,8 +240,16 @@ def _build_task(spec: TaskSpec) -> TaskData:
             ext["stratum"] = f"transfer:{src}"
             train = pd.concat([train, ext], ignore_index=True)
             sources.append(f"{source} (transfer, {mapping})")
-        train, removed = leakage_guard(train, frames["dev"], frames["test"])
-        return TaskData(task, labels, multilabel, train, frames["dev"], frames["test"], removed, tuple(sources))
+        slices: dict[str, pd.DataFrame] = {}
+        if task in SLICE_TASKS:
+            darija_train, slices = _darija_frames(task, gold, spec.darija_weight)
+            if darija_train is not None:
+                train = pd.concat([train, darija_train], ignore_index=True)
+                sources.append(f"data/darija (news train split, weight {spec.darija_weight})")
+            if slices:
+                sources.append(f"data/darija (slices: {', '.join(slices)})")
+        train, removed = leakage_guard(train, frames["dev"], frames["test"], *slices.values())
+        return TaskData(task, labels, multilabel, train, frames["dev"], frames["test"], removed, tuple(sources), slices)
     tr, dv, te, source = _external(task, spec.seed)
     sources.append(source)
     frames = [None if df is None else _frame(df, "label", False) for df in (tr, dv, te)]
@@ -233,6 +257,27 @@ def _build_task(spec: TaskSpec) -> TaskData:
     frames[0] = frames[0][~frames[0]["text"].map(normalize).duplicated()].reset_index(drop=True)
     train, removed = leakage_guard(frames[0], frames[1], frames[2])
     return TaskData(task, labels, False, train, frames[1], frames[2], removed, tuple(sources))
+
+
+def _darija_frames(task: str, gold: pd.DataFrame, weight: float) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
+    """The Darija news set's train rows (``weight`` > 0, else None) and the Darija transfer slices, for
+    the sets that exist in ``data/darija/``."""
+    from secframing.annotate.darija import DARIJA_DIR, NEWS, RENDERINGS, load_darija_news, load_renderings
+
+    slices: dict[str, pd.DataFrame] = {}
+    train = None
+    if (DARIJA_DIR / NEWS).exists():
+        news = load_darija_news().rename(columns={"item": "article_id"})
+        news["outlet"] = "darija_news"
+        for split in ("dev", "test"):
+            slices[f"darija_news_{split}"] = _frame(news[news["split"] == split], task, False)
+        if weight > 0:
+            train = _frame(news[news["split"] == "train"], task, False)
+            train["weight"] = weight
+            train["stratum"] = "darija"
+    if (DARIJA_DIR / RENDERINGS).exists():
+        slices["darija_renderings"] = _frame(load_renderings(gold=gold), task, False)
+    return train, slices
 
 
 def article_outlets() -> dict[str, str]:

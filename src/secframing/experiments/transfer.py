@@ -7,7 +7,10 @@ article-clustered bootstrap CIs (sentences of one article are not independent):
 - ``{dev,test}_no_seeds``: the split without the three seed op-eds (corpus articles only);
 - ``{dev,test}_seeds``: the seed op-eds of that split on their own;
 - ``loo_<outlet>``: a model refitted without any article of the outlet, scored on all of that outlet's
-  gold sentences (leave-one-outlet-out; see the runner).
+  gold sentences (leave-one-outlet-out; see the runner);
+- ``darija_news_{dev,test}``: the team-written Darija news set's dev and test splits (clustered by item);
+- ``darija_renderings``: Darija renderings of gold test sentences, with the sources' labels (clustered by
+  source article): what the register alone costs (``secframing.annotate.darija``).
 
 The headline is what the study reports. Framing: promotional against the rest (a predicted ``other``
 counts as not promotional, since the study's share is promotional / (promotional + factual)), as binary
@@ -27,9 +30,9 @@ from secframing.labels import SENTIMENT_LABELS
 SEED_PREFIX = "seed_"
 """Article ids of the seed op-eds (``../shared/seeds``)."""
 SLICE_TASKS = ("framing", "sentiment")
-SELECTION_SLICES = ("dev_no_seeds", "dev_seeds")
+SELECTION_SLICES = ("dev_no_seeds", "dev_seeds", "darija_news_dev")
 """Slices whose mean headline picks the best training seed (dev side only: test stays unseen)."""
-REPORTED_SLICES = ("test_no_seeds", "test_seeds")
+REPORTED_SLICES = ("test_no_seeds", "test_seeds", "darija_news_test", "darija_renderings")
 
 
 # counts in numpy rather than sklearn's f1_score: the clustered bootstrap calls these 1,000 times a slice
