@@ -120,11 +120,11 @@ def load_darija_news(folder: Path = DARIJA_DIR, adjudicated: bool = True) -> pd.
         raise AnnotationError(f"{path}: item {mixed[mixed > 1].index[0]!r} is in more than one split (split by item)")
     df["adjudicated"] = False
     if adjudicated:
-        for sid, rec in _overrides(Path(folder), ADJUDICATION, set(df["id"])).items():
-            i = df.index[df["id"] == sid][0]
+        row = {sid: i for i, sid in zip(df.index, df["id"])}
+        for sid, rec in _overrides(Path(folder), ADJUDICATION, set(row)).items():
             for layer in LAYERS:
-                df.at[i, layer] = rec.get(layer)
-            df.at[i, "adjudicated"] = True
+                df.at[row[sid], layer] = rec.get(layer)
+            df.at[row[sid], "adjudicated"] = True
     return df.drop(columns=["line"])
 
 
@@ -180,7 +180,7 @@ def darija_stats(folder: Path = DARIJA_DIR, gold: pd.DataFrame | None = None, n_
         }
         second = _overrides(folder, SECOND, set(news["id"]))
         if second:
-            first = written.set_index("id")
+            first, final = written.set_index("id"), news.set_index("id")
             ids = [i for i in written["id"] if i in second]
             ag: dict[str, Any] = {"units": len(ids)}
             for layer, labels in (("framing", FRAMING_LABELS), ("sentiment", SENTIMENT_LABELS)):
@@ -189,8 +189,7 @@ def darija_stats(folder: Path = DARIJA_DIR, gold: pd.DataFrame | None = None, n_
             ag["framing_promotional_vs_rest"] = layer_agreement(
                 [str(first.at[i, "framing"] == "promotional") for i in ids],
                 [str(second[i]["framing"] == "promotional") for i in ids], ["True", "False"], n_boot)
-            ag["changed_by_adjudication"] = int(sum(
-                (news.set_index("id").at[i, "framing"] != first.at[i, "framing"]) for i in ids))
+            ag["changed_by_adjudication"] = int(sum(final.at[i, "framing"] != first.at[i, "framing"] for i in ids))
             out["news"]["agreement"] = ag
     if (folder / RENDERINGS).exists():
         rend = load_renderings(folder, gold)

@@ -183,7 +183,7 @@ def build_round5(corpus: list[Article], annotated: set[tuple[str, str, int, int]
                 tags = [c for c, rx in categories.items() if rx.search(view)]
                 if (a.outlet or "").lower() == "febrayer":
                     tags.append("febrayer")
-                pool.append({**u, "outlet": a.outlet, "stratum": "search_v2", "categories": tags})
+                pool.append({**u, "outlet": a.outlet, "categories": tags})
     texts = [u["text"] for u in pool]
     ranks = []
     for name, model in models.items():
