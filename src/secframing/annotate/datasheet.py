@@ -30,6 +30,64 @@ def _ag(a: dict[str, Any]) -> str:
             f"{a['cohen_kappa']:.3f} ({a['kappa_ci95'][0]:.3f}–{a['kappa_ci95'][1]:.3f}) | {a['raw_agreement']:.3f}")
 
 
+def _kappa_ci(a: dict[str, Any]) -> str:
+    return f"κ {a['cohen_kappa']:.3f} ({a['kappa_ci95'][0]:.3f}–{a['kappa_ci95'][1]:.3f}), n={a['n']}"
+
+
+def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
+    """The gold-v2 section: re-review, round-5 search, the Darija sets (from :func:`gold_v2_stats`)."""
+    lines = ["", "## Gold v2 (guideline v1.3)", "",
+             f"Promotional sentences from non-seed corpus articles: {st.get('promotional_corpus')} in "
+             f"{st.get('promotional_corpus_articles')} articles (target of issue 11: ≥ 280 in ≥ 100; not reached, see round 5)."]
+    rv = st.get("review_v1_3") or {}
+    if rv.get("units"):
+        lines += ["", f"**Re-review under v1.3** (`data/annotations/review_v1_3.jsonl`; two blind passes in `review_v1_3/`, "
+                  f"disagreements adjudicated): {rv['units']} sentences; reasons drawn: "
+                  + ", ".join(f"{k} {v}" for k, v in rv["by_reason"].items())
+                  + f". Framing labels changed: {rv['framing_changed']} ("
+                  + ", ".join(f"{k} {v}" for k, v in rv["framing_transitions"].items())
+                  + f"); sentiment changed: {rv['sentiment_changed']}; adjudicated: {rv['adjudicated']}. Voice of the "
+                  f"promotional sentences: " + ", ".join(f"{k} {v}" for k, v in rv["voice"].items()) + "."
+                  + ("" if rv.get("applied_to_gold") else " **Stored, not yet applied to the gold** (the counts above "
+                     "are the v1.1/v1.2 labels): it lands together with retrained shipped models and splits v2.")]
+    elif rv.get("passes"):
+        lines += ["", f"**Re-review under v1.3**: blind passes stored in `data/annotations/review_v1_3/` (pass A "
+                  f"{rv['passes']['a']} sentences, pass B {rv['passes']['b']}); not yet applied to the gold (incomplete or "
+                  "not adjudicated)."]
+    if rv.get("agreement"):
+        ag = rv["agreement"]
+        lines += ["", f"Promotional-enriched agreement sample (the re-review's two blind passes; {ag['gold_promotional_share']:.0%} "
+                  f"promotional in pass A): framing {_kappa_ci(ag['framing'])}; promotional vs rest "
+                  f"{_kappa_ci(ag['framing_promotional_vs_rest'])}; sentiment {_kappa_ci(ag['sentiment'])}."]
+    r5 = st.get("round5")
+    if r5:
+        lines += ["", f"**Round 5, corpus search** (`data/annotations/round5/`): {r5['sentences']} sentences from {r5['articles']} "
+                  "articles (the top of the lexicon + shipped-model ranking of every undrawn sentence with security "
+                  "evidence, and a random sample of the rest): " + ", ".join(f"{k} {v}" for k, v in r5["framing"].items())
+                  + f"; promotional in {r5['promotional_articles']} articles. The corpus outside the drawn units holds "
+                  "almost no further promotional framing, so the non-seed target cannot be reached from `../shared`. "
+                  "Round 5 is stored beside the gold until splits v2 place its new articles."]
+        if r5.get("agreement_top200"):
+            ag = r5["agreement_top200"]
+            lines += ["", f"Second pass on the 200 highest-ranked round-5 sentences: framing {_kappa_ci(ag['framing'])}; "
+                      f"sentiment {_kappa_ci(ag['sentiment'])}."]
+    dj = (st.get("darija") or {}).get("news")
+    if dj:
+        lines += ["", f"**Darija news set** (`data/darija/news_v1.jsonl`, team-written): {dj['sentences']} sentences in "
+                  f"{dj['items']} items; " + ", ".join(f"{k} {v}" for k, v in dj["framing"].items()) + "; subregisters "
+                  + ", ".join(f"{k} {v}" for k, v in dj["subregister"].items()) + "."]
+        if dj.get("agreement"):
+            ag = dj["agreement"]
+            lines += ["", f"Blind second pass on {ag['units']} of them: framing {_kappa_ci(ag['framing'])}; sentiment "
+                      f"{_kappa_ci(ag['sentiment'])}; labels changed by adjudication: {ag['changed_by_adjudication']}."]
+    rd = (st.get("darija") or {}).get("renderings")
+    if rd:
+        lines += ["", f"**Darija renderings** (`data/darija/renderings_v1.jsonl`): {rd['sentences']} renderings of gold test "
+                  f"sentences from {rd['source_articles']} articles; " + ", ".join(f"{k} {v}" for k, v in rd["framing"].items())
+                  + " (labels from the current gold)."]
+    return lines
+
+
 def render(st: dict[str, Any], design: dict[str, Any], synthetic: dict[str, Any] | None) -> str:
     ag = st.get("agreement") or {}
     strata = design["strata"]
@@ -174,6 +232,7 @@ def render(st: dict[str, Any], design: dict[str, Any], synthetic: dict[str, Any]
                   "topic (a third of the real promotional sentences come from the seed op-eds, most of the rest from",
                   "COVID-era statements). Use synthetic sentences only as down-weighted augmentation and judge any",
                   "benefit on real dev data."]
+    lines += _gold_v2_lines(st)
     lines += [
         "",
         "## Known biases and limits",

@@ -41,7 +41,11 @@ def load_pass(folder: str | Path) -> list[Annotation]:
 
 OVERRIDES = ("adjudication.jsonl", "review_v1_2.jsonl")
 """Decisions that replace primary labels, applied in this order (a later file wins): the adjudication of
-agreement-sample disagreements, then the review of sentences affected by the v1.2 clarifications."""
+agreement-sample disagreements, then the review of sentences affected by the v1.2 clarifications.
+
+The v1.3 re-review (``review_v1_3.jsonl``: two blind passes and an adjudication,
+:mod:`secframing.annotate.review`) is stored but not yet applied: it changes 107 framing labels (50
+promotional ones), so it lands together with the retrained shipped models and splits v2."""
 
 
 def gold_annotations(root: Path = ANNOTATIONS) -> list[Annotation]:
@@ -172,7 +176,7 @@ def _gold_frame(root: Path, with_text: bool, articles: dict[str, Any] | None) ->
         unit, stratum = drawn.get((a.article_id, a.field, a.start, a.end), (a.extra.get("unit"), "none"))
         rows.append({"unit": unit, "article_id": a.article_id, "field": a.field, "start": a.start,
                      "end": a.end, "sha1": a.sha1, "framing": a.framing, "devices": list(a.devices),
-                     "sentiment": a.sentiment, "annotator": a.annotator, "guideline": a.guideline,
+                     "sentiment": a.sentiment, "voice": a.extra.get("voice"), "annotator": a.annotator, "guideline": a.guideline,
                      "confidence": a.extra.get("confidence"), "stratum": stratum,
                      "weight": weights.get(stratum, 0.0), "split": splits.get(a.article_id),
                      "adjudicated": a.source.endswith(OVERRIDES), **({"text": text} if with_text else {})})

@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from secframing.annotate.agreement import agreement, pair_passes
-from secframing.annotate.gold import ANNOTATIONS, gold_frame, load_pass
-from secframing.labels import DEVICES
+from secframing.annotate.agreement import agreement, layer_agreement, pair_passes
+from secframing.annotate.gold import ANNOTATIONS, OVERRIDES, gold_frame, load_pass
+from secframing.labels import DEVICES, FRAMING_LABELS, SENTIMENT_LABELS
 
 
 def dataset_stats(root: Path = ANNOTATIONS, with_agreement: bool = True, gold: pd.DataFrame | None = None,
@@ -29,7 +29,10 @@ def dataset_stats(root: Path = ANNOTATIONS, with_agreement: bool = True, gold: p
         "sentences": len(df), "content_sentences": len(content), "articles": int(df["article_id"].nunique()),
         "guidelines": dict(Counter(df["guideline"])), "annotators": dict(Counter(df["annotator"])),
         "framing": dict(Counter(df["framing"])),
-        "promotional_corpus": int(((df["framing"] == "promotional") & ~df["article_id"].str.startswith("seed_")).sum()), "sentiment": dict(Counter(df["sentiment"])),
+        "promotional_corpus": int(((df["framing"] == "promotional") & ~df["article_id"].str.startswith("seed_")).sum()),
+        "promotional_corpus_articles": int(df.loc[(df["framing"] == "promotional") & ~df["article_id"].str.startswith("seed_"),
+                                                  "article_id"].nunique()),
+        "sentiment": dict(Counter(df["sentiment"])),
         "devices": {d: int(df["devices"].map(lambda ds, d=d: d in ds).sum()) for d in DEVICES},
         "low_confidence": int((df["confidence"] == "low").sum()), "adjudicated": int(df["adjudicated"].sum()),
     }
@@ -40,4 +43,75 @@ def dataset_stats(root: Path = ANNOTATIONS, with_agreement: bool = True, gold: p
     if with_agreement and (root / "second").exists():
         pairs = pair_passes(load_pass(root / "primary"), load_pass(root / "second"))
         out["agreement"] = agreement(pairs) if pairs else None
+    out.update(gold_v2_stats(root, with_agreement))
+    return out
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _two_pass(first: list[dict[str, Any]], second: list[dict[str, Any]], key: str | tuple[str, ...]) -> dict[str, Any]:
+    """Agreement of two passes over the same units (framing, promotional vs rest, sentiment)."""
+    def k(r: dict[str, Any]) -> Any:
+        return r[key] if isinstance(key, str) else tuple(r[x] for x in key)
+
+    other = {k(r): r for r in second}
+    pairs = [(r, other[k(r)]) for r in first if k(r) in other]
+    return {"units": len(pairs),
+            "framing": layer_agreement([a["framing"] for a, _ in pairs], [b["framing"] for _, b in pairs], FRAMING_LABELS),
+            "framing_promotional_vs_rest": layer_agreement([str(a["framing"] == "promotional") for a, _ in pairs],
+                                                           [str(b["framing"] == "promotional") for _, b in pairs],
+                                                           ["True", "False"]),
+            "sentiment": layer_agreement([a["sentiment"] for a, _ in pairs], [b["sentiment"] for _, b in pairs], SENTIMENT_LABELS)}
+
+
+def gold_v2_stats(root: Path = ANNOTATIONS, with_agreement: bool = True) -> dict[str, Any]:
+    """The gold-v2 work: the v1.3 re-review (its counts, and the agreement of its two blind passes, a
+    promotional-enriched sample), round 5 of the corpus search (what it found, and its second pass), and
+    the team-written Darija sets."""
+    from secframing.annotate.darija import DARIJA_DIR, darija_stats
+
+    out: dict[str, Any] = {}
+    review, passes = root / "review_v1_3.jsonl", root / "review_v1_3"
+    rv: dict[str, Any] = {}
+    if (passes / "pass_a.jsonl").exists():
+        a, b = _read_jsonl(passes / "pass_a.jsonl"), _read_jsonl(passes / "pass_b.jsonl")
+        rv["passes"] = {"a": len(a), "b": len(b)}
+        if with_agreement:
+            rv["agreement"] = _two_pass(a, b, "unit")
+            both = {r["unit"] for r in b}
+            rv["agreement"]["gold_promotional_share"] = round(
+                sum(r["framing"] == "promotional" for r in a if r["unit"] in both) / max(1, len(both)), 3)
+    if review.exists():
+        recs = _read_jsonl(review)
+        rv.update({
+            "units": len(recs), "by_reason": dict(Counter(x for r in recs for x in r["reasons"])),
+            "framing_changed": sum(r["previous"]["framing"] != r["framing"] for r in recs),
+            "sentiment_changed": sum(r["previous"]["sentiment"] != r["sentiment"] for r in recs),
+            "framing_transitions": dict(Counter(f"{r['previous']['framing']}->{r['framing']}" for r in recs
+                                                if r["previous"]["framing"] != r["framing"])),
+            "adjudicated": sum(1 for r in recs if "+" not in r["annotator"]),
+            "voice": dict(Counter(r["voice"] for r in recs if r["framing"] == "promotional")),
+            "applied_to_gold": review.name in OVERRIDES,
+        })
+    if rv:
+        out["review_v1_3"] = rv
+    r5 = root / "round5"
+    if (r5 / "primary.jsonl").exists():
+        first = _read_jsonl(r5 / "primary.jsonl")
+        promo = [r for r in first if r["framing"] == "promotional"]
+        out["round5"] = {"sentences": len(first), "articles": len({r["article_id"] for r in first}),
+                         "framing": dict(Counter(r["framing"] for r in first)),
+                         "by_stratum": {s: dict(Counter(r["framing"] for r in first if r["stratum"] == s))
+                                        for s in sorted({r["stratum"] for r in first})},
+                         "promotional_articles": len({r["article_id"] for r in promo})}
+        if with_agreement and (r5 / "second.jsonl").exists():
+            out["round5"]["agreement_top200"] = _two_pass(first, _read_jsonl(r5 / "second.jsonl"),
+                                                          ("article_id", "field", "start", "end"))
+    if (DARIJA_DIR / "news_v1.jsonl").exists():
+        out["darija"] = darija_stats(DARIJA_DIR, n_boot=1000 if with_agreement else 10)
     return out
