@@ -139,10 +139,13 @@ def test_corrected_estimates_sit_beside_the_raw_ones(demo):
     # the shipped model misses more than half of the promotional sentences: correcting raises the share
     assert overall["adjusted_share"] > overall["promotional_share"]
     assert len(demo.contrasts) and {"outlet", "topic"} <= set(demo.contrasts["group_by"])
-    # the demo's 22 articles with content do not give finite estimates: the run says so instead of failing
-    assert demo.regression is not None and not demo.regression.fitted
-    assert demo.regression.reason == "the fit did not converge to finite estimates"
-    assert demo.regression.table.empty and demo.regression.info["n_articles"] == 22
+    # the demo's few articles with content: the fit either gives finite estimates or the run says why it did not
+    reg = demo.regression
+    assert reg is not None and 0 < reg.info["n_articles"] <= int(demo.articles["relevant"].sum())
+    if reg.fitted:
+        assert not reg.table.empty and np.isfinite(reg.table[["or_ci_low", "or_ci_high"]].to_numpy()).all()
+    else:
+        assert reg.reason == "the fit did not converge to finite estimates" and reg.table.empty
     assert demo.praise["entity"].iloc[0] and (demo.praise["n_sentences"] >= 3).all()
 
 
