@@ -14,8 +14,6 @@ import argparse
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from secframing.annotate.darija import ADJUDICATION, DARIJA_DIR, SECOND
 from secframing.annotate.gold import ANNOTATIONS, gold_frame
 from secframing.annotate.review import merge_review, review_candidates
@@ -136,7 +134,6 @@ def main() -> None:
     ap.add_argument("step", choices=("round5", "review", "darija"))
     ap.add_argument("--work", required=True, type=Path)
     args = ap.parse_args()
-    pd.set_option("display.width", 200)
     {"round5": round5, "review": review, "darija": darija}[args.step](args.work)
 
 

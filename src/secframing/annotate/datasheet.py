@@ -34,6 +34,10 @@ def _kappa_ci(a: dict[str, Any]) -> str:
     return f"κ {a['cohen_kappa']:.3f} ({a['kappa_ci95'][0]:.3f}–{a['kappa_ci95'][1]:.3f}), n={a['n']}"
 
 
+def _counts(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items())
+
+
 def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
     """The gold-v2 section: re-review, round-5 search, the Darija sets (from :func:`gold_v2_stats`)."""
     lines = ["", "## Gold v2 (guideline v1.3)", "",
@@ -43,11 +47,11 @@ def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
     if rv.get("units"):
         lines += ["", f"**Re-review under v1.3** (`data/annotations/review_v1_3.jsonl`; two blind passes in `review_v1_3/`, "
                   f"disagreements adjudicated): {rv['units']} sentences; reasons drawn: "
-                  + ", ".join(f"{k} {v}" for k, v in rv["by_reason"].items())
+                  + _counts(rv["by_reason"])
                   + f". Framing labels changed: {rv['framing_changed']} ("
-                  + ", ".join(f"{k} {v}" for k, v in rv["framing_transitions"].items())
+                  + _counts(rv["framing_transitions"])
                   + f"); sentiment changed: {rv['sentiment_changed']}; adjudicated: {rv['adjudicated']}. Voice of the "
-                  f"promotional sentences: " + ", ".join(f"{k} {v}" for k, v in rv["voice"].items()) + "."
+                  f"promotional sentences: " + _counts(rv["voice"]) + "."
                   + ("" if rv.get("applied_to_gold") else " **Stored, not yet applied to the gold** (the counts above "
                      "are the v1.1/v1.2 labels): it lands together with retrained shipped models and splits v2.")]
     elif rv.get("passes"):
@@ -63,7 +67,7 @@ def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
     if r5:
         lines += ["", f"**Round 5, corpus search** (`data/annotations/round5/`): {r5['sentences']} sentences from {r5['articles']} "
                   "articles (the top of the lexicon + shipped-model ranking of every undrawn sentence with security "
-                  "evidence, and a random sample of the rest): " + ", ".join(f"{k} {v}" for k, v in r5["framing"].items())
+                  "evidence, and a random sample of the rest): " + _counts(r5["framing"])
                   + f"; promotional in {r5['promotional_articles']} articles. The corpus outside the drawn units holds "
                   "almost no further promotional framing, so the non-seed target cannot be reached from `../shared`. "
                   "Round 5 is stored beside the gold until splits v2 place its new articles."]
@@ -74,8 +78,8 @@ def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
     dj = (st.get("darija") or {}).get("news")
     if dj:
         lines += ["", f"**Darija news set** (`data/darija/news_v1.jsonl`, team-written): {dj['sentences']} sentences in "
-                  f"{dj['items']} items; " + ", ".join(f"{k} {v}" for k, v in dj["framing"].items()) + "; subregisters "
-                  + ", ".join(f"{k} {v}" for k, v in dj["subregister"].items()) + "."]
+                  f"{dj['items']} items; " + _counts(dj["framing"]) + "; subregisters "
+                  + _counts(dj["subregister"]) + "."]
         if dj.get("agreement"):
             ag = dj["agreement"]
             lines += ["", f"Blind second pass on {ag['units']} of them: framing {_kappa_ci(ag['framing'])}; sentiment "
@@ -83,7 +87,7 @@ def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
     rd = (st.get("darija") or {}).get("renderings")
     if rd:
         lines += ["", f"**Darija renderings** (`data/darija/renderings_v1.jsonl`): {rd['sentences']} renderings of gold test "
-                  f"sentences from {rd['source_articles']} articles; " + ", ".join(f"{k} {v}" for k, v in rd["framing"].items())
+                  f"sentences from {rd['source_articles']} articles; " + _counts(rd["framing"])
                   + " (labels from the current gold)."]
     return lines
 
