@@ -18,7 +18,13 @@ from secframing.io.cache import FileStampedCache, copy_frame
 from secframing.paths import DATA_DIR, shared_dir
 
 ANNOTATIONS = DATA_DIR / "annotations"
-SPLITS = DATA_DIR / "splits" / "gold_v1.json"
+SPLITS_V1 = DATA_DIR / "splits" / "gold_v1.json"
+SPLITS_V2 = DATA_DIR / "splits" / "gold_v2.json"
+SPLITS = SPLITS_V2
+"""The split every experiment uses unless its config asks for ``data.splits = "v1"`` (old runs)."""
+SPLIT_FILES = {"v1": SPLITS_V1, "v2": SPLITS_V2}
+SEEDS_SPLIT = "seeds"
+"""Splits v2: the three seed op-eds are a test-only slice of their own, in no train/dev/test split."""
 
 
 @dataclass(frozen=True)
@@ -39,18 +45,22 @@ def load_pass(folder: str | Path) -> list[Annotation]:
     return out
 
 
-OVERRIDES = ("adjudication.jsonl", "review_v1_2.jsonl")
+OVERRIDES = ("adjudication.jsonl", "review_v1_2.jsonl", "review_v1_3.jsonl")
 """Decisions that replace primary labels, applied in this order (a later file wins): the adjudication of
-agreement-sample disagreements, then the review of sentences affected by the v1.2 clarifications.
+agreement-sample disagreements, the review of sentences affected by the v1.2 clarifications, then the
+v1.3 re-review (two blind passes and an adjudication, :mod:`secframing.annotate.review`)."""
 
-The v1.3 re-review (``review_v1_3.jsonl``: two blind passes and an adjudication,
-:mod:`secframing.annotate.review`) is stored but not yet applied: it changes 107 framing labels (50
-promotional ones), so it lands together with the retrained shipped models and splits v2."""
+EXTRA_PRIMARY = ("round5/primary.jsonl",)
+"""First-pass files kept beside ``primary/`` because they carry their own stratum (and search scores):
+round 5 of the corpus search (gold v2). Their strata and weights are in the folder's ``design.json``."""
 
 
 def gold_annotations(root: Path = ANNOTATIONS) -> list[Annotation]:
     """Primary labels with adjudicated and reviewed decisions substituted (one record per sentence)."""
     primary = load_pass(root / "primary")
+    for name in EXTRA_PRIMARY:
+        if (root / name).exists():
+            primary.extend(load_annotations(root / name))
     adjudicated: dict[tuple[str, str, int, int], Annotation] = {}
     for name in OVERRIDES:
         if (root / name).exists():
@@ -76,8 +86,13 @@ def unit_strata(root: Path = ANNOTATIONS) -> dict[tuple[str, str, int, int], tup
 
 
 def design_weights(root: Path = ANNOTATIONS) -> dict[str, float]:
-    design = json.loads((root / "design.json").read_text(encoding="utf-8"))
-    return {name: s["weight"] for name, s in design["strata"].items()}
+    """Stratum -> design weight, from ``design.json`` and the design files of :data:`EXTRA_PRIMARY`."""
+    out: dict[str, float] = {}
+    for path in [root / "design.json", *(root / Path(n).parent / "design.json" for n in EXTRA_PRIMARY)]:
+        if path.exists():
+            design = json.loads(path.read_text(encoding="utf-8"))
+            out.update({name: s["weight"] for name, s in design["strata"].items()})
+    return out
 
 
 def _shingles(text: str, n: int = 5) -> set[str]:
@@ -127,14 +142,22 @@ def make_splits(article_ids: list[str], promotional: dict[str, bool], strata: di
 
 
 def load_splits(path: Path = SPLITS) -> dict[str, str]:
+    """Article id -> split of a split file (``gold_v1.json`` or ``gold_v2.json``)."""
     return json.loads(path.read_text(encoding="utf-8"))["articles"]
+
+
+def split_file(version: str) -> Path:
+    """The split file of ``version`` (``v1``, ``v2``)."""
+    if version not in SPLIT_FILES:
+        raise ValueError(f"unknown split version {version!r}; valid: {sorted(SPLIT_FILES)}")
+    return SPLIT_FILES[version]
 
 
 _GOLD_CACHE: FileStampedCache[pd.DataFrame] = FileStampedCache()
 
 
 def gold_frame(root: Path = ANNOTATIONS, with_text: bool = True,
-               articles: dict[str, Any] | None = None) -> pd.DataFrame:
+               articles: dict[str, Any] | None = None, splits: Path = SPLITS) -> pd.DataFrame:
     """One row per gold sentence: ids, offsets, labels, stratum, weight, split (and text, hydrated from
     ``articles``, by default the shared corpus and seeds).
 
@@ -144,19 +167,20 @@ def gold_frame(root: Path = ANNOTATIONS, with_text: bool = True,
     """
     root = Path(root)
     if articles is not None:
-        return _gold_frame(root, with_text, articles)
-    files = gold_inputs(root, with_text)
+        return _gold_frame(root, with_text, articles, splits)
+    files = gold_inputs(root, with_text, splits)
     if files is None:  # no ../shared: let hydration raise its usual error
-        return _gold_frame(root, with_text, None)
-    key = (str(root.resolve()), with_text, str(SPLITS))
-    frame = _GOLD_CACHE.get(key, files, lambda: _gold_frame(root, with_text, None))
+        return _gold_frame(root, with_text, None, splits)
+    key = (str(root.resolve()), with_text, str(splits))
+    frame = _GOLD_CACHE.get(key, files, lambda: _gold_frame(root, with_text, None, splits))
     return copy_frame(frame, list_columns=("devices",))
 
 
-def gold_inputs(root: Path = ANNOTATIONS, with_text: bool = True) -> list[Path] | None:
+def gold_inputs(root: Path = ANNOTATIONS, with_text: bool = True, splits: Path = SPLITS) -> list[Path] | None:
     """Every file :func:`gold_frame` reads (None where the shared folder it needs is missing)."""
-    files = [*sorted((root / "primary").glob("*.jsonl")), *(root / name for name in OVERRIDES),
-             root / "units.jsonl", root / "design.json", SPLITS]
+    extra = [p for n in EXTRA_PRIMARY for p in (root / n, root / Path(n).parent / "design.json")]
+    files = [*sorted((root / "primary").glob("*.jsonl")), *(root / name for name in OVERRIDES), *extra,
+             root / "units.jsonl", root / "design.json", splits]
     if with_text:
         shared = shared_dir(required=False)
         if shared is None:
@@ -165,15 +189,18 @@ def gold_inputs(root: Path = ANNOTATIONS, with_text: bool = True) -> list[Path] 
     return files
 
 
-def _gold_frame(root: Path, with_text: bool, articles: dict[str, Any] | None) -> pd.DataFrame:
+def _gold_frame(root: Path, with_text: bool, articles: dict[str, Any] | None, splits_path: Path = SPLITS) -> pd.DataFrame:
     anns = gold_annotations(root)
     weights = design_weights(root)
     drawn = unit_strata(root)
-    splits = load_splits() if SPLITS.exists() else {}
+    splits = load_splits(splits_path) if splits_path.exists() else {}
     rows: list[dict[str, Any]] = []
     texts = hydrate(anns, articles or shared_articles()) if with_text else [(a, None) for a in anns]
     for a, text in texts:
-        unit, stratum = drawn.get((a.article_id, a.field, a.start, a.end), (a.extra.get("unit"), "none"))
+        unit, stratum = drawn.get((a.article_id, a.field, a.start, a.end),
+                                  (a.extra.get("unit"), a.extra.get("stratum", "none")))
+        if unit is None:  # round 5 was not drawn into units.jsonl: its coordinates name it
+            unit = f"{stratum}:{a.article_id}:{a.field}:{a.start}-{a.end}"
         rows.append({"unit": unit, "article_id": a.article_id, "field": a.field, "start": a.start,
                      "end": a.end, "sha1": a.sha1, "framing": a.framing, "devices": list(a.devices),
                      "sentiment": a.sentiment, "voice": a.extra.get("voice"), "annotator": a.annotator, "guideline": a.guideline,
@@ -183,8 +210,9 @@ def _gold_frame(root: Path, with_text: bool, articles: dict[str, Any] | None) ->
     return pd.DataFrame(rows)
 
 
-def build_splits(root: Path = ANNOTATIONS, config: SplitConfig | None = None, path: Path = SPLITS) -> dict[str, Any]:
-    """Fix the train/dev/test split of the gold articles and write it (with its config and counts)."""
+def build_splits(root: Path = ANNOTATIONS, config: SplitConfig | None = None, path: Path = SPLITS_V1) -> dict[str, Any]:
+    """Splits v1 (how ``gold_v1.json`` was made, from the gold of its day; kept frozen so old runs
+    resolve): fix the train/dev/test split of the gold articles and write it (with its config and counts)."""
     from collections import Counter
 
     cfg = config or SplitConfig()
@@ -200,6 +228,128 @@ def build_splits(root: Path = ANNOTATIONS, config: SplitConfig | None = None, pa
     record = {"config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
               "rule": "by article; stratified by (main stratum, has a promotional sentence); near-duplicate articles "
                       "kept together; the test split is never used for training or model selection",
+              "counts": counts, "articles": dict(sorted(assign.items()))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return record
+
+
+@dataclass(frozen=True)
+class SplitV2Config:
+    seed: int = 20261203
+    dev: float = 0.2
+    test: float = 0.2
+    """Shares of the articles new to v2 (round 5) sent to dev and test."""
+    min_test_promotional_articles: int = 40
+    """The corpus test split must hold promotional sentences from at least this many articles."""
+    from_dev_share: float = 0.25
+    """Of the promotional articles moved into test, the share taken from dev (the rest from train)."""
+    near_duplicate_jaccard: float = 0.5
+
+
+def near_duplicate_groups(texts: dict[str, str], threshold: float = 0.5) -> dict[str, str]:
+    """Article id -> group root: articles whose character 5-gram sets overlap (Jaccard) ``threshold`` or
+    more, closed transitively. Sparse hashed 5-grams, so a few thousand articles take seconds."""
+    import numpy as np
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    ids = sorted(texts)
+    vec = HashingVectorizer(analyzer="char", ngram_range=(5, 5), n_features=2**22, binary=True, norm=None,
+                            alternate_sign=False, lowercase=False)
+    x = vec.transform([" ".join(texts[i].split()) for i in ids])
+    sizes = np.asarray(x.sum(axis=1)).ravel()
+    inter = (x @ x.T).tocoo()
+    parent = list(range(len(ids)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b, n in zip(inter.row, inter.col, inter.data):
+        if a < b and n / max(1.0, sizes[a] + sizes[b] - n) >= threshold:
+            parent[find(b)] = find(a)
+    return {i: ids[find(k)] for k, i in enumerate(ids)}
+
+
+def build_splits_v2(root: Path = ANNOTATIONS, config: SplitV2Config | None = None, path: Path = SPLITS_V2,
+                    v1: Path = SPLITS_V1) -> dict[str, Any]:
+    """Splits v2 (gold v2): the seed op-eds form their own test-only slice (``seeds``); every v1 corpus
+    article keeps its v1 split, except that promotional articles move from train and dev into test until
+    the corpus test split holds promotional sentences from ``min_test_promotional_articles`` articles
+    (v1 test stays inside v2 test, so no sentence a v1 model was scored on becomes training data); the
+    articles new in v2 (round 5) are split by near-duplicate group, stratified by (main stratum, has a
+    promotional sentence). Near-duplicate articles always share a split."""
+    from collections import Counter
+
+    cfg = config or SplitV2Config()
+    df = gold_frame(root, with_text=False, splits=v1)
+    arts = shared_articles()
+    old = load_splits(v1)
+    promo = df.groupby("article_id")["framing"].apply(lambda s: bool((s == "promotional").any())).to_dict()
+    strata = df.groupby("article_id")["stratum"].agg(lambda s: Counter(s).most_common(1)[0][0]).to_dict()
+    corpus = [i for i in strata if not i.startswith("seed_")]
+    groups = near_duplicate_groups({i: (arts[i].title or "") + " " + arts[i].text for i in corpus},
+                                   cfg.near_duplicate_jaccard)
+    members: dict[str, list[str]] = defaultdict(list)
+    for i in sorted(corpus):
+        members[groups[i]].append(i)
+    rank = {"train": 0, "dev": 1, "test": 2}
+    gsplit: dict[str, str] = {}
+    new_cells: dict[tuple[str, bool], list[str]] = defaultdict(list)
+    for g, ms in members.items():
+        known = [old[m] for m in ms if m in old and old[m] in rank]
+        if known:  # a group that spans v1 splits (v1 used exact 5-gram sets) goes to the most held-out one
+            gsplit[g] = max(known, key=rank.__getitem__)
+        else:
+            new_cells[(Counter(strata[m] for m in ms).most_common(1)[0][0], any(promo[m] for m in ms))].append(g)
+    rng = random.Random(cfg.seed)
+    for cell in sorted(new_cells):
+        roots = sorted(new_cells[cell])
+        rng.shuffle(roots)
+        n_test, n_dev = round(len(roots) * cfg.test), round(len(roots) * cfg.dev)
+        for j, g in enumerate(roots):
+            gsplit[g] = "test" if j < n_test else "dev" if j < n_test + n_dev else "train"
+
+    def n_promo(split: str) -> int:
+        return sum(promo[m] for g, s in gsplit.items() if s == split for m in members[g])
+
+    need = cfg.min_test_promotional_articles - n_promo("test")
+    moved: list[str] = []
+    if need > 0:
+        pools = {s: sorted(g for g, sp in gsplit.items() if sp == s and any(promo[m] for m in members[g]))
+                 for s in ("train", "dev")}
+        for s in pools:
+            rng.shuffle(pools[s])
+        quota = {"dev": round(need * cfg.from_dev_share)}
+        quota["train"] = need - quota["dev"]
+        for s in ("dev", "train"):
+            got = 0
+            while got < quota[s] and pools[s]:
+                g = pools[s].pop()
+                gsplit[g] = "test"
+                moved.extend(members[g])
+                got += sum(promo[m] for m in members[g])
+        while n_promo("test") < cfg.min_test_promotional_articles and (pools["train"] or pools["dev"]):
+            g = (pools["train"] or pools["dev"]).pop()
+            gsplit[g] = "test"
+            moved.extend(members[g])
+    assign = {m: gsplit[g] for g, ms in members.items() for m in ms}
+    assign.update({i: SEEDS_SPLIT for i in strata if i.startswith("seed_")})
+    df["split"] = df["article_id"].map(assign)
+    counts = {sp: {"articles": int(g["article_id"].nunique()), "sentences": len(g),
+                   "promotional_articles": int(g.loc[g["framing"] == "promotional", "article_id"].nunique()),
+                   **{k: int(v) for k, v in g["framing"].value_counts().items()}} for sp, g in df.groupby("split")}
+    record = {"version": "v2", "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
+              "rule": "by article; the seed op-eds are their own test-only slice ('seeds'); v1 corpus articles keep "
+                      "their v1 split except promotional articles moved from train/dev into test until test holds "
+                      f"promotional sentences from >= {cfg.min_test_promotional_articles} articles; articles new in "
+                      "v2 split by near-duplicate group, stratified by (main stratum, has a promotional sentence); "
+                      "near-duplicate articles kept together; test and seeds are never used for training or model "
+                      "selection",
+              "from_v1": {"kept": sum(1 for i, s in old.items() if assign.get(i) == s),
+                          "moved_to_test": sorted(moved), "new_articles": sum(1 for i in assign if i not in old)},
               "counts": counts, "articles": dict(sorted(assign.items()))}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
