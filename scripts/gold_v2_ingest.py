@@ -3,6 +3,8 @@
     python scripts/gold_v2_ingest.py round5 --work DIR        # round-5 labels -> data/annotations/round5/
     python scripts/gold_v2_ingest.py review --work DIR        # v1.3 re-review -> review_v1_3/, review_v1_3.jsonl
     python scripts/gold_v2_ingest.py darija --work DIR        # Darija second pass + adjudication -> data/darija/
+    python scripts/gold_v2_ingest.py synthetic_v3 --work DIR  # rewrites of train sentences -> data/synthetic/rewrites_v3.jsonl
+    python scripts/gold_v2_ingest.py renderings --work DIR    # renderings of the sentences splits v2 added to test
 
 DIR holds what `scripts/gold_v2_search.py` and the annotation briefs produced (outside git: it carries corpus
 text): `round5/round5_units.jsonl`, `round5_part{1,2,3}_out.jsonl`, `round5_second_out.jsonl`,
@@ -129,12 +131,85 @@ def darija(work: Path) -> None:
     _write(DARIJA_DIR / ADJUDICATION, sorted(adj, key=lambda r: r["id"]))
 
 
+def _source(key: str, sha: dict[str, str]) -> dict:
+    art, field, start, end = key.split("|")
+    return {"article_id": art, "field": field, "start": int(start), "end": int(end), "sha1": sha[key]}
+
+
+def _sha(gold) -> dict[str, str]:
+    return {f"{r.article_id}|{r.field}|{r.start}|{r.end}": r.sha1 for r in gold.itertuples()}
+
+
+def synthetic_v3(work: Path) -> None:
+    """``v3_out_*.jsonl`` (rewrites of real train sentences, by the brief's writers) -> ``rewrites_v3.jsonl``:
+    a paraphrase per source that keeps the label, and for promotional/factual sources a contrast that
+    differs from the paraphrase only in its evaluative words and flips the label. Team-written text; the
+    source is named by coordinates and hash only."""
+    from secframing.annotate.synthetic import SYNTHETIC_DIR
+
+    gold = gold_frame(with_text=False)
+    sha, split = _sha(gold), {f"{r.article_id}|{r.field}|{r.start}|{r.end}": r.split for r in gold.itertuples()}
+    out, n = [], 0
+    for part in sorted(work.glob("v3_out_*.jsonl")):
+        writer = f"helper-syn3-{part.stem.rsplit('_', 1)[1]}"
+        pairs: dict[str, str] = {}
+        for line in open(part, encoding="utf-8"):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            if split[r["source"]] != "train":
+                raise SystemExit(f"{part}: source {r['source']} is in {split[r['source']]}, not train")
+            n += 1
+            rid = f"synV3-{n:04d}"
+            if r["kind"] == "paraphrase":
+                pairs[r["source"]] = rid
+            lab = _labels(r)
+            out.append({"id": rid, "text": r["text"].strip(), "framing": lab["framing"], "devices": lab["devices"],
+                        "sentiment": lab["sentiment"], "voice": lab["voice"], "kind": r["kind"],
+                        "pair": pairs.get(r["source"]) if r["kind"] == "contrast" else None,
+                        "rewrite_of": _source(r["source"], sha), "register": "msa", "hard_case": r["kind"] == "contrast",
+                        "synthetic": True, "author": writer, "guideline": GUIDELINE, "created": CREATED})
+    seen: set[str] = set()
+    kept = []
+    for r in out:  # a writer may repeat a sentence across sources: keep its first occurrence
+        if r["text"] not in seen:
+            seen.add(r["text"])
+            kept.append(r)
+    _write(SYNTHETIC_DIR / "rewrites_v3.jsonl", kept)
+
+
+def renderings(work: Path) -> None:
+    """``rend_out.jsonl`` (Darija renderings of the test and seed sentences splits v2 added) -> appended
+    to ``data/darija/renderings_v1.jsonl`` with the next ids; labels come from the gold at load time."""
+    from secframing.annotate.darija import RENDERINGS
+
+    gold = gold_frame(with_text=False)
+    sha = _sha(gold)
+    path = DARIJA_DIR / RENDERINGS
+    old = [json.loads(x) for x in open(path, encoding="utf-8") if x.strip()]
+    have = {(r["source"]["article_id"], r["source"]["field"], r["source"]["start"], r["source"]["end"]) for r in old}
+    n = max(int(r["id"].split("-")[1]) for r in old)
+    new = []
+    for r in _read(work / "rend_out.jsonl", "source").values():
+        src = _source(r["source"], sha)
+        if (src["article_id"], src["field"], src["start"], src["end"]) in have:
+            continue
+        n += 1
+        lab = _labels(r)
+        new.append({"id": f"darR-{n:04d}", "source": src, "text": r["text"].strip(), **{k: lab[k] for k in
+                    ("framing", "devices", "sentiment", "voice")}, "style": r["style"], "register": "darija",
+                    "synthetic": True, "split": "test", "author": "helper-dr2", "confidence": r.get("confidence", "high"),
+                    "note": r.get("note", ""), "guideline": GUIDELINE, "created": CREATED})
+    _write(path, old + new)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("round5", "review", "darija"))
+    ap.add_argument("step", choices=("round5", "review", "darija", "synthetic_v3", "renderings"))
     ap.add_argument("--work", required=True, type=Path)
     args = ap.parse_args()
-    {"round5": round5, "review": review, "darija": darija}[args.step](args.work)
+    {"round5": round5, "review": review, "darija": darija, "synthetic_v3": synthetic_v3,
+     "renderings": renderings}[args.step](args.work)
 
 
 if __name__ == "__main__":

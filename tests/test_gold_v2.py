@@ -53,8 +53,14 @@ def test_merge_review_refuses_an_unresolved_disagreement_or_a_missing_pass():
         merge_review(c, a, {"u0": a["u0"]}, {}, ("A", "B", "ADJ"), "v1.3", "x")
 
 
-def test_review_candidates_cover_every_reason_on_the_real_gold(articles):
-    gold = gold_frame()
+def test_review_candidates_cover_every_reason_on_the_real_gold(articles, tmp_path):
+    import shutil
+
+    # the candidates were drawn from the gold before the review was applied: rebuild that gold
+    root = tmp_path / "annotations"
+    shutil.copytree(ANNOTATIONS, root)
+    (root / "review_v1_3.jsonl").unlink()
+    gold = gold_frame(root)
     cands = review_candidates(gold)
     reasons = {r for rs in cands["reasons"] for r in rs}
     assert {"low_confidence_promotional", "accident_v11", "listed_cue_not_promotional", "voice"} <= reasons
@@ -80,3 +86,54 @@ def test_round5_labels_point_at_undrawn_corpus_sentences(articles):
     assert second and all((r["article_id"], r["field"], r["start"], r["end"]) in keys for r in second)
     st = gold_v2_stats(with_agreement=False)["round5"]
     assert st["sentences"] == 1300 and sum(st["framing"].values()) == 1300
+
+
+def test_the_v1_3_review_is_applied_to_the_gold(articles):
+    review = [json.loads(x) for x in open(ANNOTATIONS / "review_v1_3.jsonl", encoding="utf-8")]
+    gold = gold_frame(with_text=False).set_index(["article_id", "field", "start", "end"])
+    changed = 0
+    for r in review:
+        g = gold.loc[(r["article_id"], r["field"], r["start"], r["end"])]
+        assert (g["framing"], g["sentiment"], g["guideline"]) == (r["framing"], r["sentiment"], "v1.3")
+        voice = g["voice"] if isinstance(g["voice"], str) else None  # pandas keeps a missing voice as NaN
+        assert voice == r["voice"] and (r["framing"] == "promotional") == (voice is not None)
+        changed += r["previous"]["framing"] != r["framing"]
+    assert changed == gold_v2_stats(with_agreement=False)["review_v1_3"]["framing_changed"] > 100
+    assert gold_v2_stats(with_agreement=False)["review_v1_3"]["applied_to_gold"]
+
+
+def test_synthetic_v3_rewrites_name_train_sources_and_pair_contrasts(articles):
+    from secframing.annotate.synthetic import load_synthetic
+
+    v3 = load_synthetic(sets=("rewrites_v3",))
+    gold = gold_frame(with_text=False).set_index(["article_id", "field", "start", "end"])
+    assert len(v3) >= 300 and v3["synthetic"].all() and set(v3["kind"]) == {"paraphrase", "contrast"}
+    by_id = v3.set_index("id")
+    for r in v3.itertuples():
+        s = r.rewrite_of
+        g = gold.loc[(s["article_id"], s["field"], s["start"], s["end"])]
+        assert g["sha1"] == s["sha1"] and g["split"] == "train"  # rewrites of training sentences only
+        body = articles[s["article_id"]].text if s["field"] == "text" else articles[s["article_id"]].title
+        src_words = body[s["start"]:s["end"]].split()
+        runs = {tuple(src_words[i:i + 8]) for i in range(len(src_words) - 7)}
+        words = r.text.split()
+        assert not any(tuple(words[i:i + 8]) in runs for i in range(len(words) - 7)), r.id  # rewritten, not copied
+        if r.kind == "contrast":
+            para = by_id.loc[r.pair]
+            assert para["kind"] == "paraphrase" and para["rewrite_of"] == r.rewrite_of and para["framing"] != r.framing
+
+
+def test_rewrites_of_non_training_sentences_never_train(shared):
+    from secframing.experiments.tasks import TaskSpec, load_task
+
+    sets = ("rewrites_v3",)
+    v2 = load_task(TaskSpec("framing", synthetic_weight=1.0, synthetic_sets=sets))
+    v1 = load_task(TaskSpec("framing", synthetic_weight=1.0, synthetic_sets=sets, splits="v1"))
+    from secframing.annotate.gold import SPLITS_V1, load_splits
+    from secframing.annotate.synthetic import load_synthetic
+
+    v3 = load_synthetic(sets=sets)
+    old = load_splits(SPLITS_V1)
+    n_v1 = int(v3["rewrite_of"].map(lambda s: old.get(s["article_id"]) == "train").sum())
+    assert (v2.train["stratum"] == "synthetic").sum() == len(v3) - int(v3["text"].isin(v2.dev["text"]).sum())
+    assert (v1.train["stratum"] == "synthetic").sum() <= n_v1 < len(v3)

@@ -510,10 +510,10 @@ def annotate_import_ls(
 
 @annotate_app.command("splits")
 def annotate_splits() -> None:
-    """Fix the train/dev/test split of the gold articles (data/splits/gold_v1.json; needs ../shared)."""
-    from secframing.annotate.gold import build_splits
+    """Fix splits v2 of the gold articles (data/splits/gold_v2.json, from gold_v1.json; needs ../shared)."""
+    from secframing.annotate.gold import build_splits_v2
 
-    rec = build_splits()
+    rec = build_splits_v2()
     typer.echo(json.dumps(rec["counts"], indent=2))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-GUIDELINE_VERSION = "v1.1"
+GUIDELINE_VERSION = "v1.3"
 """The project codebook version (docs/codebook.md): v1 of ../shared/codebook.md plus clarifications."""
 
 FRAMING_LABELS: tuple[str, ...] = ("promotional", "factual", "other")
@@ -67,7 +67,7 @@ def check_labels(saved: Mapping[str, object], tasks: Sequence[str], source: str)
     >>> check_labels({"framing": ["pro", "fact"]}, ["framing"], "m.json")
     Traceback (most recent call last):
     ...
-    secframing.labels.LabelSetError: m.json: framing labels ['pro', 'fact'] differ from guideline v1.1 labels ['promotional', 'factual', 'other']
+    secframing.labels.LabelSetError: m.json: framing labels ['pro', 'fact'] differ from guideline v1.3 labels ['promotional', 'factual', 'other']
     """
     for task in tasks:
         want = list(TASK_LABELS[task])

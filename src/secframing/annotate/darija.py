@@ -148,7 +148,7 @@ def load_renderings(folder: Path = DARIJA_DIR, gold: pd.DataFrame | None = None)
             raise AnnotationError(f"{where}: field 'source' {src} is not a gold sentence")
         if src.get("sha1") != g.sha1:
             raise AnnotationError(f"{where}: field 'source.sha1' differs from the gold sentence's (was it re-segmented?)")
-        if g.split != "test":
+        if g.split not in ("test", "seeds"):  # splits v2 moved the test seed op-ed into its own test-only slice
             raise AnnotationError(f"{where}: the source sentence is in the {g.split} split; renderings are of test sentences only")
         if not rec.get("text") or rec.get("synthetic") is not True or rec.get("register") != "darija":
             raise AnnotationError(f"{where}: needs 'text', 'synthetic': true and 'register': 'darija'")

@@ -52,8 +52,8 @@ def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
                   + _counts(rv["framing_transitions"])
                   + f"); sentiment changed: {rv['sentiment_changed']}; adjudicated: {rv['adjudicated']}. Voice of the "
                   f"promotional sentences: " + _counts(rv["voice"]) + "."
-                  + ("" if rv.get("applied_to_gold") else " **Stored, not yet applied to the gold** (the counts above "
-                     "are the v1.1/v1.2 labels): it lands together with retrained shipped models and splits v2.")]
+                  + (" Applied to the gold (the last of `gold.OVERRIDES`): the counts above include it." if rv.get("applied_to_gold")
+                     else " **Stored, not yet applied to the gold** (the counts above are the v1.1/v1.2 labels).")]
     elif rv.get("passes"):
         lines += ["", f"**Re-review under v1.3**: blind passes stored in `data/annotations/review_v1_3/` (pass A "
                   f"{rv['passes']['a']} sentences, pass B {rv['passes']['b']}); not yet applied to the gold (incomplete or "
@@ -70,7 +70,9 @@ def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
                   "evidence, and a random sample of the rest): " + _counts(r5["framing"])
                   + f"; promotional in {r5['promotional_articles']} articles. The corpus outside the drawn units holds "
                   "almost no further promotional framing, so the non-seed target cannot be reached from `../shared`. "
-                  "Round 5 is stored beside the gold until splits v2 place its new articles."]
+                  "Round 5 is part of the gold (`gold.EXTRA_PRIMARY`: its records carry their stratum; its design is "
+                  "`round5/design.json`, the ranked stratum with weight 0, the random tail weighted), its articles placed by "
+                  "splits v2."]
         if r5.get("agreement_top200"):
             ag = r5["agreement_top200"]
             lines += ["", f"Second pass on the 200 highest-ranked round-5 sentences: framing {_kappa_ci(ag['framing'])}; "
@@ -87,8 +89,18 @@ def _gold_v2_lines(st: dict[str, Any]) -> list[str]:
     rd = (st.get("darija") or {}).get("renderings")
     if rd:
         lines += ["", f"**Darija renderings** (`data/darija/renderings_v1.jsonl`): {rd['sentences']} renderings of gold test "
-                  f"sentences from {rd['source_articles']} articles; " + _counts(rd["framing"])
+                  f"and seed sentences from {rd['source_articles']} articles; " + _counts(rd["framing"])
                   + " (labels from the current gold)."]
+    v3 = st.get("synthetic_v3")
+    if v3:
+        aucs = [d for d in v3.get("detectability", []) if "roc_auc" in d]
+        check = ("Real-vs-synthetic detectability (5-fold ROC AUC, within one label): "
+                 + ", ".join(f"{d['label']} {d['roc_auc']:.3f} (n={d['n_per_class']})" for d in aucs)
+                 + f"; highest {max(d['roc_auc'] for d in aucs):.3f} (target ≤ 0.75).") if aucs else ""
+        lines += ["", f"**Synthetic v3** (`data/synthetic/rewrites_v3.jsonl`, team-written rewrites of real training sentences: "
+                  "a paraphrase that keeps the label and, for promotional and factual sources, a contrast that differs from the "
+                  f"paraphrase only in its evaluative words and flips the label): {v3['sentences']} sentences from "
+                  f"{v3['sources']} source sentences; " + _counts(v3["framing"]) + "; " + _counts(v3["kind"]) + ". " + check]
     return lines
 
 
@@ -122,7 +134,15 @@ def render(st: dict[str, Any], design: dict[str, Any], synthetic: dict[str, Any]
         "- Guideline versions of the gold records: " + ", ".join(f"{k} ({v})" for k, v in st["guidelines"].items()) + ".",
         "- Annotators: " + ", ".join(f"{k} ({v})" for k, v in st["annotators"].items()) + ".",
         "",
-        "### By split (by article; `data/splits/gold_v1.json`)",
+        "### By split (by article; `data/splits/gold_v2.json`)",
+        "",
+        "Splits v2 (gold v2, `secframing annotate splits`): the three seed op-eds are a test-only slice of their own "
+        "(`seeds`), in no train/dev/test split, so they never stand in for corpus data; every v1 corpus article keeps "
+        "its v1 split except promotional articles moved from train and dev into test until the corpus test split holds "
+        "promotional sentences from at least 40 articles (v1 test stays inside v2 test); the round-5 articles are "
+        "split by near-duplicate group. `data/splits/gold_v1.json` is kept, unchanged, so runs made before gold v2 "
+        "still resolve (`data.splits = \"v1\"`). Leave-one-outlet-out (Febrayer) and the Darija sets are slices of "
+        "every framing and sentiment run.",
         "",
         _table(st["by_split"], "split"),
         "### By outlet",

@@ -114,4 +114,23 @@ def gold_v2_stats(root: Path = ANNOTATIONS, with_agreement: bool = True) -> dict
                                                           ("article_id", "field", "start", "end"))
     if (DARIJA_DIR / "news_v1.jsonl").exists():
         out["darija"] = darija_stats(DARIJA_DIR, n_boot=1000 if with_agreement else 10)
+    v3 = synthetic_v3_stats(with_detectability=with_agreement)
+    if v3:
+        out["synthetic_v3"] = v3
+    return out
+
+
+def synthetic_v3_stats(with_detectability: bool = True) -> dict[str, Any] | None:
+    """The rewrites of real sentences (``rewrites_v3``): counts, and how well a classifier tells them from
+    real gold sentences of the same label (None where the set does not exist)."""
+    from secframing.annotate.synthetic import SYNTHETIC_DIR, detectability, load_synthetic
+
+    if not (SYNTHETIC_DIR / "rewrites_v3.jsonl").exists():
+        return None
+    v3 = load_synthetic(sets=("rewrites_v3",))
+    out: dict[str, Any] = {"sentences": len(v3), "sources": int(v3["rewrite_of"].map(lambda s: tuple(s.values())).nunique()),
+                           "framing": dict(Counter(v3["framing"])), "kind": dict(Counter(v3["kind"]))}
+    if with_detectability:
+        real = gold_frame()
+        out["detectability"] = [detectability(real, v3, lab) for lab in FRAMING_LABELS]
     return out

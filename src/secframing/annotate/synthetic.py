@@ -30,10 +30,27 @@ from secframing.text.normalize import normalize
 SYNTHETIC_DIR = DATA_DIR / "synthetic"
 
 
-def load_synthetic(folder: Path = SYNTHETIC_DIR) -> pd.DataFrame:
-    """All synthetic sentences, validated (labels, devices only on promotional, flagged synthetic)."""
+SYNTHETIC_SETS = ("promotional_v1", "contrast_v1", "realistic_v2")
+"""The sets an experiment trains on unless its ``data.synthetic_sets`` names others (``rewrites_v3``, the
+rewrites of real train sentences, is opt-in: it is kept where it helps on the transfer slices)."""
+
+
+def synthetic_files(folder: Path = SYNTHETIC_DIR, sets: tuple[str, ...] | None = None) -> list[Path]:
+    """The files of the named sets (every ``*.jsonl`` of ``folder`` when ``sets`` is None)."""
+    if sets is None:
+        return sorted(Path(folder).glob("*.jsonl"))
+    missing = [s for s in sets if not (Path(folder) / f"{s}.jsonl").exists()]
+    if missing:
+        valid = sorted(p.stem for p in Path(folder).glob("*.jsonl"))
+        raise AnnotationError(f"unknown synthetic set(s) {missing} in {folder}; valid: {valid}")
+    return [Path(folder) / f"{s}.jsonl" for s in sets]
+
+
+def load_synthetic(folder: Path = SYNTHETIC_DIR, sets: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The synthetic sentences of ``sets`` (all when None), validated (labels, devices only on
+    promotional, flagged synthetic)."""
     rows = []
-    for path in sorted(Path(folder).glob("*.jsonl")):
+    for path in synthetic_files(folder, sets):
         with open(path, encoding="utf-8") as fh:
             for no, line in enumerate(fh, 1):
                 if not line.strip():

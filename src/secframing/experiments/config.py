@@ -41,6 +41,11 @@ class DataConfig:
     darija_weight: float = 0.0
     """In-domain framing/sentiment: weight of each training sentence of the team-written Darija news set
     (``data/darija/``, its train split; 0 = not used). Its dev and test splits are transfer slices either way."""
+    splits: str = "v2"
+    """Gold split version: ``v2`` (``data/splits/gold_v2.json``: seed op-eds a test-only slice, 40
+    promotional test articles) or ``v1`` (``gold_v1.json``, to reproduce runs made before gold v2)."""
+    synthetic_sets: tuple[str, ...] = ("promotional_v1", "contrast_v1", "realistic_v2")
+    """Files of ``data/synthetic/`` (stems) that ``synthetic_weight`` applies to; ``rewrites_v3`` is opt-in."""
     split_seed: int = 20261122
     """Seed of the split for datasets without an official one (MAC); apart from the training seeds so
     that changing them never moves dev and test."""

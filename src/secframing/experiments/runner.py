@@ -84,7 +84,7 @@ def _data_inputs(data: TaskData | None) -> list[FileInfo]:
         return []
     files: list[Path] = []
     if data.task in IN_DOMAIN:
-        files += sorted((DATA_DIR / "annotations").glob("**/*.jsonl")) + [DATA_DIR / "splits" / "gold_v1.json"]
+        files += sorted((DATA_DIR / "annotations").glob("**/*.jsonl")) + sorted((DATA_DIR / "splits").glob("gold_v*.json"))
         if any("synthetic" in s for s in data.sources):
             files += sorted((DATA_DIR / "synthetic").glob("*.jsonl"))
         if any(s.startswith("data/darija") for s in data.sources):
@@ -147,7 +147,8 @@ def load_data(cfg: ExperimentConfig) -> TaskData | None:
 
         return load_task(TaskSpec("framing")) if shared_dir(required=False) is not None else None
     d = cfg.data
-    data = load_task(TaskSpec(d.task, d.synthetic_weight, d.split_seed, d.transfer, d.transfer_weight, d.darija_weight))
+    data = load_task(TaskSpec(d.task, d.synthetic_weight, d.split_seed, d.transfer, d.transfer_weight, d.darija_weight,
+                                d.splits, d.synthetic_sets))
     n, seed = cfg.evaluation.max_eval, cfg.evaluation.sample_seed
     for split in ("dev", "test"):
         df = getattr(data, split)

@@ -55,12 +55,18 @@ class TaskSpec:
     transfer_weight: float = 0.0
     darija_weight: float = 0.0
     """Weight of each training sentence of the Darija news set (framing and sentiment; 0 = not used)."""
+    splits: str = "v2"
+    """Gold split version (``v1``, ``v2``; see :func:`secframing.annotate.gold.split_file`)."""
+    synthetic_sets: tuple[str, ...] = ("promotional_v1", "contrast_v1", "realistic_v2")
+    """The synthetic files (stems) that ``synthetic_weight`` applies to."""
 
     def __post_init__(self) -> None:
         if self.task not in TASK_LABELS:
             raise ValueError(f"unknown task {self.task!r}; valid: {sorted(TASK_LABELS)}")
         if self.synthetic_weight < 0 or self.transfer_weight < 0 or self.darija_weight < 0:
             raise ValueError("synthetic_weight, transfer_weight and darija_weight must be >= 0")
+        if self.splits not in ("v1", "v2"):
+            raise ValueError(f"unknown splits {self.splits!r}; valid: ['v1', 'v2']")
         if self.darija_weight > 0 and self.task not in SLICE_TASKS:
             raise ValueError(f"darija_weight needs task framing or sentiment, not {self.task!r}")
         for src in self.transfer:
@@ -189,14 +195,16 @@ def _task_inputs(spec: TaskSpec) -> list[Path] | None:
     from secframing.annotate.gold import gold_inputs
     from secframing.io.adapters import shared_inputs
 
-    gold = gold_inputs()
+    from secframing.annotate.gold import split_file
+
+    gold = gold_inputs(splits=split_file(spec.splits))
     if gold is None or shared_dir(required=False) is None:
         return None
     files = [*gold, *shared_inputs().values()]
     if spec.synthetic_weight > 0:
-        from secframing.annotate.synthetic import SYNTHETIC_DIR
+        from secframing.annotate.synthetic import synthetic_files
 
-        files += sorted(SYNTHETIC_DIR.glob("*.jsonl"))
+        files += synthetic_files(sets=spec.synthetic_sets)
     if spec.task in SLICE_TASKS:
         from secframing.annotate.darija import DARIJA_DIR
 
@@ -209,11 +217,12 @@ def _build_task(spec: TaskSpec) -> TaskData:
     labels = TASK_LABELS[task]
     sources: list[str] = []
     if task in IN_DOMAIN:
-        from secframing.annotate.gold import gold_frame
+        from secframing.annotate.gold import SEEDS_SPLIT, gold_frame, split_file
 
-        gold = gold_frame()
+        gold = gold_frame(splits=split_file(spec.splits))
+        gold_split = dict(zip(gold["article_id"], gold["split"]))
         gold["outlet"] = gold["article_id"].map(article_outlets())
-        sources.append("data/annotations (gold) + data/splits/gold_v1.json")
+        sources.append(f"data/annotations (gold) + data/splits/{split_file(spec.splits).name}")
         multilabel = task == "devices"
         if multilabel:
             gold = gold[gold["framing"] == "promotional"]
@@ -223,7 +232,13 @@ def _build_task(spec: TaskSpec) -> TaskData:
         if spec.synthetic_weight > 0:
             from secframing.annotate.synthetic import load_synthetic
 
-            syn = load_synthetic()
+            syn = load_synthetic(sets=spec.synthetic_sets)
+            if "rewrite_of" in syn.columns:
+                # rewrites of real sentences (rewrites_v3) train only while their source is a training sentence:
+                # a rewrite of a dev or test sentence would leak it
+                src_split = syn["rewrite_of"].map(
+                    lambda s: gold_split.get(s["article_id"]) if isinstance(s, dict) else "train")
+                syn = syn[src_split == "train"]
             if multilabel:
                 syn = syn[syn["framing"] == "promotional"]
             sf = _frame(syn, col, multilabel)
@@ -241,13 +256,17 @@ def _build_task(spec: TaskSpec) -> TaskData:
             train = pd.concat([train, ext], ignore_index=True)
             sources.append(f"{source} (transfer, {mapping})")
         slices: dict[str, pd.DataFrame] = {}
+        if task in SLICE_TASKS and (gold["split"] == SEEDS_SPLIT).any():
+            # splits v2: the seed op-eds are a test-only slice, never in train, dev or test
+            slices["test_seeds"] = _frame(gold[gold["split"] == SEEDS_SPLIT], col, False)
         if task in SLICE_TASKS:
-            darija_train, slices = _darija_frames(task, gold, spec.darija_weight)
+            darija_train, darija_slices = _darija_frames(task, gold, spec.darija_weight)
+            slices.update(darija_slices)
             if darija_train is not None:
                 train = pd.concat([train, darija_train], ignore_index=True)
                 sources.append(f"data/darija (news train split, weight {spec.darija_weight})")
-            if slices:
-                sources.append(f"data/darija (slices: {', '.join(slices)})")
+            if darija_slices:
+                sources.append(f"data/darija (slices: {', '.join(darija_slices)})")
         train, removed = leakage_guard(train, frames["dev"], frames["test"], *slices.values())
         return TaskData(task, labels, multilabel, train, frames["dev"], frames["test"], removed, tuple(sources), slices)
     tr, dv, te, source = _external(task, spec.seed)

@@ -4,8 +4,10 @@ The gold's dev and test splits share outlets, annotators and seed op-eds with tr
 scores reward one outlet's style. Every framing and sentiment run therefore also reports, with
 article-clustered bootstrap CIs (sentences of one article are not independent):
 
-- ``{dev,test}_no_seeds``: the split without the three seed op-eds (corpus articles only);
-- ``{dev,test}_seeds``: the seed op-eds of that split on their own;
+- ``{dev,test}_no_seeds``: the split without the three seed op-eds (corpus articles only; under splits
+  v2 the whole split, since the seeds are in none);
+- ``test_seeds``: the seed op-eds (splits v2: all three, a test-only slice, ``TaskData.slices``; under
+  splits v1 ``{dev,test}_seeds`` were the seeds of that split);
 - ``loo_<outlet>``: a model refitted without any article of the outlet, scored on all of that outlet's
   gold sentences (leave-one-outlet-out; see the runner);
 - ``darija_news_{dev,test}``: the team-written Darija news set's dev and test splits (clustered by item);
@@ -31,7 +33,8 @@ SEED_PREFIX = "seed_"
 """Article ids of the seed op-eds (``../shared/seeds``)."""
 SLICE_TASKS = ("framing", "sentiment")
 SELECTION_SLICES = ("dev_no_seeds", "dev_seeds", "darija_news_dev")
-"""Slices whose mean headline picks the best training seed (dev side only: test stays unseen)."""
+"""Slices whose mean headline picks the best training seed (dev side only: test stays unseen;
+``dev_seeds`` exists only for splits v1 runs)."""
 REPORTED_SLICES = ("test_no_seeds", "test_seeds", "darija_news_test", "darija_renderings")
 
 
