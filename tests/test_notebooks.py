@@ -56,7 +56,7 @@ assert quality["precision"].between(0, 1).all() and quality["recall"].between(0,
 """, min_images=2, budget_s=90),
     Case("02_annotation.ipynb", "N_BOOT = 100", """
 assert {"promotional", "factual", "other", "articles"} <= set(by_split.columns)
-assert set(by_split.index) == {"train", "dev", "test"}
+assert set(by_split.index) == {"train", "dev", "test", "seeds"}
 assert by_split[["promotional", "factual", "other"]].to_numpy().sum() == len(gold)
 assert gold["text"].str.len().gt(0).all()
 assert {"random", "census"} <= set(by_stratum.index)

@@ -80,7 +80,7 @@ def test_a_framing_run_reports_every_slice_and_leave_one_outlet_out(shared, tmp_
     assert all("dev_transfer_mean" in s for s in metrics["seeds"])
     # the team-written Darija sets are slices too (data/darija): scored, and in the test-side mean
     assert {"darija_news_dev", "darija_news_test", "darija_renderings"} <= set(t)
-    assert t["darija_renderings"]["n"] == 317 and t["darija_news_test"]["n_promotional"] > 0
+    assert t["darija_renderings"]["n"] == 376 and t["darija_news_test"]["n_promotional"] > 0
     assert metrics["transfer_mean"] == mean_headline(
         "framing", t, ["test_no_seeds", "test_seeds", "darija_news_test", "darija_renderings", "loo_febrayer"])
     saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))

@@ -128,10 +128,11 @@ def load_darija_news(folder: Path = DARIJA_DIR, adjudicated: bool = True) -> pd.
     return df.drop(columns=["line"])
 
 
-def load_renderings(folder: Path = DARIJA_DIR, gold: pd.DataFrame | None = None) -> pd.DataFrame:
+def load_renderings(folder: Path = DARIJA_DIR, gold: pd.DataFrame | None = None, held_out_only: bool = False) -> pd.DataFrame:
     """The label-invariance set: one row per Darija rendering, with ``article_id`` of its source and the
     source's current gold labels (``gold``: :func:`secframing.annotate.gold.gold_frame` without text; a
-    source whose coordinates or sha1 no longer match a gold sentence is an error)."""
+    source whose coordinates or sha1 no longer match a gold sentence is an error). A source outside the
+    test and seed slices is an error too, unless ``held_out_only``, which leaves its rendering out."""
     if gold is None:
         from secframing.annotate.gold import gold_frame
 
@@ -149,6 +150,8 @@ def load_renderings(folder: Path = DARIJA_DIR, gold: pd.DataFrame | None = None)
         if src.get("sha1") != g.sha1:
             raise AnnotationError(f"{where}: field 'source.sha1' differs from the gold sentence's (was it re-segmented?)")
         if g.split not in ("test", "seeds"):  # splits v2 moved the test seed op-ed into its own test-only slice
+            if held_out_only:  # an older split (v1) trains on some sources: leave their renderings out
+                continue
             raise AnnotationError(f"{where}: the source sentence is in the {g.split} split; renderings are of test sentences only")
         if not rec.get("text") or rec.get("synthetic") is not True or rec.get("register") != "darija":
             raise AnnotationError(f"{where}: needs 'text', 'synthetic': true and 'register': 'darija'")

@@ -1,6 +1,6 @@
 """Task data for experiments: text/label frames for train, dev and test, with the leakage guard.
 
-In-domain tasks come from the gold annotation (split by article, ``data/splits/gold_v1.json``):
+In-domain tasks come from the gold annotation (split by article, ``data/splits/gold_v2.json``; ``data.splits = "v1"`` for ``gold_v1.json``):
 ``framing``, ``devices`` (promotional sentences only, multi-label) and ``sentiment``. External tasks keep
 their datasets' own label names: ``subjectivity`` (ThatiAR train/dev), ``persuasion`` (ArAIEval 2023 1A
 train/dev) and ``mac_sentiment`` (MAC's shared 80%, split here by a seeded stratified 80/10/10 since the
@@ -192,10 +192,8 @@ def load_task(spec: TaskSpec) -> TaskData:
 
 def _task_inputs(spec: TaskSpec) -> list[Path] | None:
     """Every file :func:`load_task` may read for ``spec`` (None where ../shared is missing)."""
-    from secframing.annotate.gold import gold_inputs
+    from secframing.annotate.gold import gold_inputs, split_file
     from secframing.io.adapters import shared_inputs
-
-    from secframing.annotate.gold import split_file
 
     gold = gold_inputs(splits=split_file(spec.splits))
     if gold is None or shared_dir(required=False) is None:
@@ -295,7 +293,7 @@ def _darija_frames(task: str, gold: pd.DataFrame, weight: float) -> tuple[pd.Dat
             train["weight"] = weight
             train["stratum"] = "darija"
     if (DARIJA_DIR / RENDERINGS).exists():
-        slices["darija_renderings"] = _frame(load_renderings(gold=gold), task, False)
+        slices["darija_renderings"] = _frame(load_renderings(gold=gold, held_out_only=True), task, False)
     return train, slices
 
 
