@@ -136,8 +136,9 @@ def _source(key: str, sha: dict[str, str]) -> dict:
     return {"article_id": art, "field": field, "start": int(start), "end": int(end), "sha1": sha[key]}
 
 
-def _sha(gold) -> dict[str, str]:
-    return {f"{r.article_id}|{r.field}|{r.start}|{r.end}": r.sha1 for r in gold.itertuples()}
+def _by_key(gold, column: str) -> dict[str, str]:
+    """Sentence key ("article|field|start|end", as the briefs name sources) -> a gold column."""
+    return {f"{r.article_id}|{r.field}|{r.start}|{r.end}": getattr(r, column) for r in gold.itertuples()}
 
 
 def synthetic_v3(work: Path) -> None:
@@ -148,7 +149,7 @@ def synthetic_v3(work: Path) -> None:
     from secframing.annotate.synthetic import SYNTHETIC_DIR
 
     gold = gold_frame(with_text=False)
-    sha, split = _sha(gold), {f"{r.article_id}|{r.field}|{r.start}|{r.end}": r.split for r in gold.itertuples()}
+    sha, split = _by_key(gold, "sha1"), _by_key(gold, "split")
     out, n = [], 0
     for part in sorted(work.glob("v3_out_*.jsonl")):
         writer = f"helper-syn3-{part.stem.rsplit('_', 1)[1]}"
@@ -183,8 +184,7 @@ def renderings(work: Path) -> None:
     to ``data/darija/renderings_v1.jsonl`` with the next ids; labels come from the gold at load time."""
     from secframing.annotate.darija import RENDERINGS
 
-    gold = gold_frame(with_text=False)
-    sha = _sha(gold)
+    sha = _by_key(gold_frame(with_text=False), "sha1")
     path = DARIJA_DIR / RENDERINGS
     old = [json.loads(x) for x in open(path, encoding="utf-8") if x.strip()]
     have = {(r["source"]["article_id"], r["source"]["field"], r["source"]["start"], r["source"]["end"]) for r in old}

@@ -120,8 +120,9 @@ def test_synthetic_sentences_are_flagged_and_cover_every_device():
 def test_synthetic_sentences_are_flagged_and_never_in_evaluation(shared, task):
     """With synthetic sentences switched on, they are training rows only, at their own weight, and no
     synthetic text (normalised) is a dev or test sentence."""
-    from secframing.annotate.synthetic import SYNTHETIC_SETS, load_synthetic
+    from secframing.annotate.synthetic import load_synthetic
     from secframing.experiments.tasks import TaskSpec, load_task
+    from secframing.paths import SYNTHETIC_SETS
     from secframing.text.normalize import normalize
 
     sets = (*SYNTHETIC_SETS, "rewrites_v3")

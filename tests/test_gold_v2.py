@@ -137,3 +137,10 @@ def test_rewrites_of_non_training_sentences_never_train(shared):
     n_v1 = int(v3["rewrite_of"].map(lambda s: old.get(s["article_id"]) == "train").sum())
     assert (v2.train["stratum"] == "synthetic").sum() == len(v3) - int(v3["text"].isin(v2.dev["text"]).sum())
     assert (v1.train["stratum"] == "synthetic").sum() <= n_v1 < len(v3)
+
+
+def test_an_unknown_split_version_is_refused_with_the_valid_ones():
+    from secframing.experiments.tasks import TaskSpec
+
+    with pytest.raises(ValueError, match=r"unknown split version 'v3'; valid: \['v1', 'v2'\]"):
+        TaskSpec("framing", splits="v3")

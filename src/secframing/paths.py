@@ -13,6 +13,9 @@ DEMO_CORPUS = DATA_DIR / "demo" / "articles.jsonl"
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_MODEL_DIR = MODELS_DIR / "default"
 CONFIG_DIR = REPO_ROOT / "configs"
+SYNTHETIC_SETS = ("promotional_v1", "contrast_v1", "realistic_v2")
+"""The ``data/synthetic/`` sets (file stems) an experiment trains on unless its ``data.synthetic_sets``
+names others (``rewrites_v3``, the rewrites of real train sentences, is opt-in)."""
 
 
 class SharedDataMissing(FileNotFoundError):

@@ -251,6 +251,8 @@ def near_duplicate_groups(texts: dict[str, str], threshold: float = 0.5) -> dict
     """Article id -> group root: articles whose character 5-gram sets overlap (Jaccard) ``threshold`` or
     more, closed transitively. Sparse hashed 5-grams, so a few thousand articles take seconds."""
     import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
     from sklearn.feature_extraction.text import HashingVectorizer
 
     ids = sorted(texts)
@@ -259,18 +261,11 @@ def near_duplicate_groups(texts: dict[str, str], threshold: float = 0.5) -> dict
     x = vec.transform([" ".join(texts[i].split()) for i in ids])
     sizes = np.asarray(x.sum(axis=1)).ravel()
     inter = (x @ x.T).tocoo()
-    parent = list(range(len(ids)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b, n in zip(inter.row, inter.col, inter.data):
-        if a < b and n / max(1.0, sizes[a] + sizes[b] - n) >= threshold:
-            parent[find(b)] = find(a)
-    return {i: ids[find(k)] for k, i in enumerate(ids)}
+    near = (inter.row < inter.col) & (inter.data / np.maximum(1.0, sizes[inter.row] + sizes[inter.col] - inter.data) >= threshold)
+    _, comp = connected_components(coo_matrix((np.ones(near.sum()), (inter.row[near], inter.col[near])),
+                                              shape=(len(ids), len(ids))), directed=False)
+    root = {c: ids[k] for k, c in reversed(list(enumerate(comp)))}  # a group is named by its first article
+    return {i: root[comp[k]] for k, i in enumerate(ids)}
 
 
 def build_splits_v2(root: Path = ANNOTATIONS, config: SplitV2Config | None = None, path: Path = SPLITS_V2,

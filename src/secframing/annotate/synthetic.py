@@ -30,11 +30,6 @@ from secframing.text.normalize import normalize
 SYNTHETIC_DIR = DATA_DIR / "synthetic"
 
 
-SYNTHETIC_SETS = ("promotional_v1", "contrast_v1", "realistic_v2")
-"""The sets an experiment trains on unless its ``data.synthetic_sets`` names others (``rewrites_v3``, the
-rewrites of real train sentences, is opt-in: it is kept where it helps on the transfer slices)."""
-
-
 def synthetic_files(folder: Path = SYNTHETIC_DIR, sets: tuple[str, ...] | None = None) -> list[Path]:
     """The files of the named sets (every ``*.jsonl`` of ``folder`` when ``sets`` is None)."""
     if sets is None:

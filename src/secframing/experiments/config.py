@@ -18,7 +18,7 @@ from secframing.models.embeddings import EmbeddingsConfig
 from secframing.models.lexicon import LexiconConfig
 from secframing.models.tfidf import TfidfConfig
 from secframing.models.transformer import TransformerConfig
-from secframing.paths import DEFAULT_MODEL_DIR
+from secframing.paths import DEFAULT_MODEL_DIR, SYNTHETIC_SETS
 
 Task = Literal["framing", "sentiment", "subjectivity", "persuasion", "mac_sentiment"]
 Backend = Literal["lexicon", "tfidf", "embeddings", "transformer", "ensemble", "layered"]
@@ -44,7 +44,7 @@ class DataConfig:
     splits: str = "v2"
     """Gold split version: ``v2`` (``data/splits/gold_v2.json``: seed op-eds a test-only slice, 40
     promotional test articles) or ``v1`` (``gold_v1.json``, to reproduce runs made before gold v2)."""
-    synthetic_sets: tuple[str, ...] = ("promotional_v1", "contrast_v1", "realistic_v2")
+    synthetic_sets: tuple[str, ...] = SYNTHETIC_SETS
     """Files of ``data/synthetic/`` (stems) that ``synthetic_weight`` applies to; ``rewrites_v3`` is opt-in."""
     split_seed: int = 20261122
     """Seed of the split for datasets without an official one (MAC); apart from the training seeds so

@@ -26,7 +26,7 @@ import pandas as pd
 from secframing.experiments.transfer import SLICE_TASKS
 from secframing.io.cache import FileStampedCache, copy_frame
 from secframing.labels import TASK_LABELS
-from secframing.paths import shared_dir
+from secframing.paths import SYNTHETIC_SETS, shared_dir
 from secframing.text.normalize import normalize
 
 IN_DOMAIN = ("framing", "devices", "sentiment")
@@ -57,7 +57,7 @@ class TaskSpec:
     """Weight of each training sentence of the Darija news set (framing and sentiment; 0 = not used)."""
     splits: str = "v2"
     """Gold split version (``v1``, ``v2``; see :func:`secframing.annotate.gold.split_file`)."""
-    synthetic_sets: tuple[str, ...] = ("promotional_v1", "contrast_v1", "realistic_v2")
+    synthetic_sets: tuple[str, ...] = SYNTHETIC_SETS
     """The synthetic files (stems) that ``synthetic_weight`` applies to."""
 
     def __post_init__(self) -> None:
@@ -65,8 +65,9 @@ class TaskSpec:
             raise ValueError(f"unknown task {self.task!r}; valid: {sorted(TASK_LABELS)}")
         if self.synthetic_weight < 0 or self.transfer_weight < 0 or self.darija_weight < 0:
             raise ValueError("synthetic_weight, transfer_weight and darija_weight must be >= 0")
-        if self.splits not in ("v1", "v2"):
-            raise ValueError(f"unknown splits {self.splits!r}; valid: ['v1', 'v2']")
+        from secframing.annotate.gold import split_file
+
+        split_file(self.splits)  # raises, naming the valid versions
         if self.darija_weight > 0 and self.task not in SLICE_TASKS:
             raise ValueError(f"darija_weight needs task framing or sentiment, not {self.task!r}")
         for src in self.transfer:
