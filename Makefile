@@ -7,14 +7,16 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 CORPUS ?= data/demo/articles.jsonl
 OUT ?= reports/study
+MODEL ?=
 STUDY_ARGS ?=
 
 .PHONY: study lint test models results eval clean-venv help
 
 help:
-	@echo "make study [CORPUS=path OUT=dir]  run the framing study (default: bundled demo corpus -> reports/study/)"
+	@echo "make study [CORPUS=path OUT=dir MODEL=dir]  run the framing study (default: bundled demo corpus -> reports/study/;"
+	@echo "                                   MODEL=models/fast: the distilled student, for archives)"
 	@echo "make test                         run the whole test suite"
-	@echo "make models                       rebuild models/default and models/sentiment (framing_default.toml, sentiment_layered.toml)"
+	@echo "make models                       rebuild models/default, models/sentiment and models/fast (framing_default, sentiment_layered, framing_fast)"
 	@echo "make results                      run every configs/experiments/*.toml into runs/ and regenerate models/RESULTS.md"
 	@echo "make eval                         segmentation and relevance scores against data/eval (needs ../shared)"
 
@@ -32,7 +34,7 @@ $(VENV)/.dev: $(VENV)/.app
 	@touch $@
 
 study: $(VENV)/.app
-	$(BIN)/secframing study --corpus "$(CORPUS)" --out "$(OUT)" $(STUDY_ARGS)
+	$(BIN)/secframing study --corpus "$(CORPUS)" --out "$(OUT)" $(if $(MODEL),--model "$(MODEL)") $(STUDY_ARGS)
 
 # ruff and the import contracts of pyproject.toml ([tool.ruff], [tool.importlinter]); `make test` runs them first
 lint: $(VENV)/.dev
@@ -46,6 +48,7 @@ test: lint
 models: $(VENV)/.app
 	$(BIN)/secframing train --config configs/experiments/framing_default.toml --output models/default
 	$(BIN)/secframing train --config configs/experiments/sentiment_layered.toml --output models/sentiment
+	$(BIN)/secframing train --config configs/experiments/framing_fast.toml --output models/fast
 
 results: $(VENV)/.app
 	$(BIN)/secframing experiments run --configs configs/experiments --runs runs --output models/RESULTS.md

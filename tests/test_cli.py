@@ -156,6 +156,8 @@ def test_every_experiment_config_runs_one_small_step(shared, tmp_path, config):
     n_train, n_eval = (120, 80) if "embeddings" in config else (300, 300)
     # leave-one-outlet-out refits encode a new sample (tests/test_transfer.py covers it on TF-IDF)
     loo = ["--set", "evaluation.leave_out_outlets=[]"] if "embeddings" in config else []
+    if config == "framing_fast.toml":  # the student's teacher labels a sample of the unlabelled pool
+        loo += ["--set", "data.max_unlabelled=400"]
     res = runner.invoke(app, ["train", "--config", str(CONFIG_DIR / "experiments" / config), "--output", str(out),
                               "--set", f"data.max_train={n_train}", "--set", "evaluation.bootstrap_resamples=100",
                               "--set", "training.seeds=[1]",

@@ -24,7 +24,7 @@ LABELS = ["promotional", "factual", "other"] * 4
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("name,task", [("default", "framing"), ("sentiment", "sentiment")])
+@pytest.mark.parametrize("name,task", [("default", "framing"), ("sentiment", "sentiment"), ("fast", "framing")])
 def test_shipped_models_reproduce_their_recorded_dev_predictions(shared, name, task):
     from secframing.experiments.tasks import TaskSpec, load_task
 
@@ -37,6 +37,17 @@ def test_shipped_models_reproduce_their_recorded_dev_predictions(shared, name, t
     want = [{k: r[k] for k in ("label", "probs", "devices")} for r in recorded]
     diff = [i for i, (g, w) in enumerate(zip(got, want)) if g != w]
     assert not diff, f"{len(diff)} of {len(want)} dev predictions differ from {name}'s record, first: {diff[:5]}"
+
+
+def test_the_shipped_student_is_a_student_with_the_devices_head_and_fits_the_budget():
+    from secframing.models.student import StudentModel
+
+    model = load_model(MODELS_DIR / "fast")
+    assert isinstance(model, WithDevices) and isinstance(model.framing, StudentModel)
+    meta = json.loads((MODELS_DIR / "fast" / "model.json").read_text(encoding="utf-8"))
+    assert meta["experiment"] == "framing_fast" and set(meta["tasks"]) == {"framing", "devices"}
+    size = sum(p.stat().st_size for p in (MODELS_DIR / "fast").rglob("*") if p.is_file())
+    assert size <= 50 * 2 ** 20
 
 
 def test_the_shipped_framing_model_is_a_composition(default_model):

@@ -21,7 +21,7 @@ from secframing.models.transformer import TransformerConfig
 from secframing.paths import DEFAULT_MODEL_DIR, SYNTHETIC_SETS
 
 Task = Literal["framing", "sentiment", "subjectivity", "persuasion", "mac_sentiment"]
-Backend = Literal["lexicon", "tfidf", "embeddings", "transformer", "ensemble", "layered"]
+Backend = Literal["lexicon", "tfidf", "embeddings", "transformer", "ensemble", "layered", "student"]
 Learner = Literal["tfidf", "embeddings", "transformer"]
 
 
@@ -51,6 +51,12 @@ class DataConfig:
     that changing them never moves dev and test."""
     max_train: int = 0
     """Use at most this many training rows, a sample drawn with each training seed (0 = all): smoke tests."""
+    unlabelled: tuple[str, ...] = ()
+    """student only: unlabelled pools the teacher labels (``corpus``, ``mac``, ``darija_train``; see
+    ``experiments.tasks.UNLABELLED_POOLS``); texts of dev, test and every slice are kept out."""
+    max_unlabelled: int = 0
+    """student only: label at most this many pool texts, a sample drawn with each training seed (0 = all):
+    smoke tests."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +73,36 @@ class DevicesConfig:
 
 
 @dataclass(frozen=True)
+class StudentConfig:
+    """student only: which teacher is distilled, and how the training rows are weighted."""
+
+    teacher: FilePath = ""
+    """The teacher's experiment config (required): it is fitted on the student's training rows (give
+    the student the teacher's ``[data]``, e.g. with ``extends``; refitted for leave-one-outlet-out), then
+    labels the ``data.unlabelled`` pools."""
+    gold_weight: float = 1.0
+    """Weight of each training row's own (hard) label; the teacher's probabilities on those rows are
+    not used."""
+    pool_weight: float = 1.0
+    """Weight of each unlabelled row, whose target is the teacher's probability distribution."""
+    temperature: float = 1.0
+    """Soften the teacher's distribution: p ** (1 / T), renormalised (T > 1 spreads mass to the runner-up)."""
+    tfidf: TfidfConfig = field(default_factory=lambda: TfidfConfig(
+        features="word", hashing_features=2**18, class_weight=None))
+    """The student's own features and regression (``[model.student.tfidf]``; ``[model.tfidf]`` stays the
+    devices head's): word n-grams by default, since character n-grams are most of TF-IDF's prediction
+    time; no class weights, the teacher's probabilities carry the balance."""
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """The backend and its settings."""
 
     backend: Backend = "lexicon"
     """lexicon (rules, no learning), tfidf, embeddings, transformer, ensemble (the lexicon's promotional
     calls override ``learner``), layered (sentiment: positive = ``framing_model``'s promotional call,
-    ``learner`` separates negative from neutral)."""
+    ``learner`` separates negative from neutral), student (the ``[model.tfidf]`` features fitted on a
+    teacher's probabilities over ``data.unlabelled``, see ``[model.student]``)."""
     learner: Learner = "tfidf"
     """ensemble and layered: the learned component's backend."""
     framing_model: FilePath = str(DEFAULT_MODEL_DIR)
@@ -84,6 +113,7 @@ class ModelConfig:
     tfidf: TfidfConfig = field(default_factory=TfidfConfig)
     embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
 
 
 @dataclass(frozen=True)
@@ -159,6 +189,11 @@ class ExperimentConfig:
             raise ValueError(f"the {backend} backend only does the framing task, not {task!r}")
         if backend == "layered" and task != "sentiment":
             raise ValueError("the layered backend only does the sentiment task")
+        if backend == "student" and (task != "framing" or not self.model.student.teacher or not self.data.unlabelled):
+            raise ValueError("the student backend needs data.task = 'framing', model.student.teacher (a config) "
+                             "and data.unlabelled (pools for the teacher to label)")
+        if self.data.unlabelled and backend != "student":
+            raise ValueError("data.unlabelled is read by the student backend only")
         if self.model.devices.enabled and task != "framing":
             raise ValueError("model.devices.enabled needs data.task = 'framing'")
         if not self.training.seeds:

@@ -105,8 +105,9 @@ def _curves(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-SLICE_COLUMNS = ("test_no_seeds", "test_seeds", "loo_febrayer", "darija")
-"""The transfer slices RESULTS.md shows side by side (``darija`` once the data issue's set exists)."""
+SLICE_COLUMNS = ("test_no_seeds", "test_seeds", "loo_febrayer", "darija_news_test", "darija_renderings")
+"""The transfer slices RESULTS.md shows side by side: the test side of ``experiments.transfer`` plus
+leave-Febrayer-out."""
 
 
 def _slice_cell(task: str, rep: dict[str, Any] | None) -> str:
@@ -217,7 +218,8 @@ def render(rows: list[dict[str, Any]], runs: Path, targets: dict[str, Any] | Non
     if transfer:
         lines += ["", "## Transfer slices", "",
                   "Away from what training saw: the test split without the three seed op-eds, the test seed op-eds",
-                  "alone, and leave-one-outlet-out (refitted without Febrayer, scored on all Febrayer gold sentences).",
+                  "alone, leave-one-outlet-out (refitted without Febrayer, scored on all Febrayer gold sentences), the",
+                  "team-written Darija news set's test split, and Darija renderings of gold test sentences.",
                   "A predicted `other` counts as not promotional. Seeds are selected on the mean of the dev slices;",
                   "the test-side mean is reported, never used for selection. The cue-list lexicon (`lexicon_baseline`)",
                   "and plain TF-IDF (`framing_tfidf`) are the floors."] + transfer

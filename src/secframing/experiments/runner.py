@@ -123,8 +123,15 @@ def _layered(cfg: ExperimentConfig, labels: tuple[str, ...], seed: int) -> Sente
     return LayeredSentimentModel(load_model(cfg.model.framing_model), rest, cfg.model.framing_model)
 
 
+def _student(cfg: ExperimentConfig, labels: tuple[str, ...], seed: int) -> SentenceModel:
+    from secframing.models.student import StudentModel
+
+    return StudentModel(cfg.model.student.tfidf, labels, cfg.data.task, seed)
+
+
 LEARNERS: dict[str, Callable[[ExperimentConfig, tuple[str, ...], int], SentenceModel]] = {
-    "tfidf": _tfidf, "embeddings": _embeddings, "transformer": _transformer, "layered": _layered}
+    "tfidf": _tfidf, "embeddings": _embeddings, "transformer": _transformer, "layered": _layered,
+    "student": _student}
 """Backend -> builder of an unfitted model for (config, labels, seed). The ensemble's learned part is
 ``LEARNERS[model.learner]``; the lexicon learns nothing."""
 
@@ -148,7 +155,7 @@ def load_data(cfg: ExperimentConfig) -> TaskData | None:
         return load_task(TaskSpec("framing")) if shared_dir(required=False) is not None else None
     d = cfg.data
     data = load_task(TaskSpec(d.task, d.synthetic_weight, d.split_seed, d.transfer, d.transfer_weight, d.darija_weight,
-                                d.splits, d.synthetic_sets))
+                                d.splits, d.synthetic_sets, d.unlabelled))
     n, seed = cfg.evaluation.max_eval, cfg.evaluation.sample_seed
     for split in ("dev", "test"):
         df = getattr(data, split)
@@ -164,9 +171,43 @@ def fit_learner(cfg: ExperimentConfig, data: TaskData, seed: int, n: int = 0) ->
     """One fit on the training rows (``n`` or ``data.max_train`` of them, sampled with ``seed``; 0 = all)."""
     n = n or cfg.data.max_train
     train = data.train.sample(n=min(n, len(data.train)), random_state=seed) if n else data.train
+    if cfg.model.backend == "student":
+        return fit_student(cfg, dataclasses.replace(data, train=train), seed)
     model = build_learner(cfg, data.labels, seed)
     dev = {"dev": (data.dev["text"].tolist(), data.dev["label"].tolist())} if model.uses_dev_in_fit else {}
     return model.fit(train["text"].tolist(), train["label"].tolist(), train["weight"].tolist(), **dev)
+
+
+def fit_student(cfg: ExperimentConfig, data: TaskData, seed: int) -> SentenceModel:
+    """Distil: fit the teacher (``model.student.teacher``) on the training rows, let it label the
+    unlabelled pool, and fit the student on the training rows' own labels plus the teacher's
+    probabilities on the pool (each weighted as ``[model.student]`` says)."""
+    from secframing.models.student import StudentModel
+
+    sc = cfg.model.student
+    teacher_cfg = load_experiment_config(sc.teacher)
+    if teacher_cfg.data.task != cfg.data.task:
+        raise ValueError(f"{sc.teacher}: the teacher's task {teacher_cfg.data.task!r} is not the student's {cfg.data.task!r}")
+    teacher = assemble(teacher_cfg, fit_learner(teacher_cfg, data, seed), None)
+    if data.unlabelled is None or not len(data.unlabelled):
+        raise ValueError(f"{cfg.name}: data.unlabelled gave no texts for the teacher to label")
+    n = cfg.data.max_unlabelled
+    pool_df = data.unlabelled.sample(n=min(n, len(data.unlabelled)), random_state=seed) if n else data.unlabelled
+    pool = pool_df["text"].tolist()
+    probs = np.asarray(teacher.predict_proba(pool), dtype=float) ** (1.0 / sc.temperature)
+    probs /= probs.sum(axis=1, keepdims=True)
+    index = {lab: i for i, lab in enumerate(data.labels)}
+    gold = np.zeros((len(data.train), len(data.labels)))
+    gold[np.arange(len(data.train)), [index[lab] for lab in data.train["label"]]] = 1.0
+    weight = np.concatenate([data.train["weight"].to_numpy(dtype=float) * sc.gold_weight,
+                             np.full(len(pool), sc.pool_weight)])
+    student = build_learner(cfg, data.labels, seed)
+    assert isinstance(student, StudentModel)
+    student.fit_soft([*data.train["text"], *pool], np.vstack([gold, probs]), weight)
+    teacher_labels = np.asarray(data.labels)[probs.argmax(axis=1)]
+    student.training_log = {"teacher": teacher_cfg.name, "pool": len(pool),
+                            "pool_teacher_labels": {lab: int((teacher_labels == lab).sum()) for lab in data.labels}}
+    return student
 
 
 @dataclass
@@ -337,8 +378,9 @@ def leave_one_outlet_out(cfg: ExperimentConfig, data: TaskData | None) -> dict[s
             out[name] = {"outlet": outlet, "skipped": "no gold sentences from this outlet"}
             continue
         learned = None
+        pool = None if data.unlabelled is None else data.unlabelled[data.unlabelled["outlet"] != outlet].reset_index(drop=True)
         kept = dataclasses.replace(data, train=data.train[data.train["outlet"] != outlet].reset_index(drop=True),
-                                   dev=data.dev[data.dev["outlet"] != outlet].reset_index(drop=True))
+                                   dev=data.dev[data.dev["outlet"] != outlet].reset_index(drop=True), unlabelled=pool)
         if cfg.model.backend != "lexicon":
             learned = fit_learner(cfg, kept, cfg.training.seeds[0])
         pred = assemble(cfg, learned, None).predict([r.text for r in gold])

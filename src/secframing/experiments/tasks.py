@@ -30,6 +30,9 @@ from secframing.paths import SYNTHETIC_SETS, shared_dir
 from secframing.text.normalize import normalize
 
 IN_DOMAIN = ("framing", "devices", "sentiment")
+UNLABELLED_POOLS = ("corpus", "mac", "darija_train")
+"""Unlabelled text a student is distilled on: every sentence of the shared corpus's articles outside the
+gold's dev, test and seed splits; the MAC tweets (Darija and MSA); the Darija news set's train split."""
 EXTERNAL = ("subjectivity", "persuasion", "mac_sentiment")
 
 TRANSFER_MAPS: dict[tuple[str, str], dict[str, str]] = {
@@ -59,8 +62,15 @@ class TaskSpec:
     """Gold split version (``v1``, ``v2``; see :func:`secframing.annotate.gold.split_file`)."""
     synthetic_sets: tuple[str, ...] = SYNTHETIC_SETS
     """The synthetic files (stems) that ``synthetic_weight`` applies to."""
+    unlabelled: tuple[str, ...] = ()
+    """Unlabelled pools for distillation (``TaskData.unlabelled``): any of :data:`UNLABELLED_POOLS`."""
 
     def __post_init__(self) -> None:
+        bad = sorted(set(self.unlabelled) - set(UNLABELLED_POOLS))
+        if bad:
+            raise ValueError(f"unknown unlabelled pools {bad}; valid: {list(UNLABELLED_POOLS)}")
+        if self.unlabelled and self.task not in SLICE_TASKS:
+            raise ValueError(f"unlabelled pools need task framing or sentiment, not {self.task!r}")
         if self.task not in TASK_LABELS:
             raise ValueError(f"unknown task {self.task!r}; valid: {sorted(TASK_LABELS)}")
         if self.synthetic_weight < 0 or self.transfer_weight < 0 or self.darija_weight < 0:
@@ -92,6 +102,9 @@ class TaskData:
     slices: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
     """Extra held-out frames scored as transfer slices (``darija_news_dev``, ``darija_news_test``,
     ``darija_renderings``), with ``article_id`` the bootstrap cluster (the item, or the source article)."""
+    unlabelled: pd.DataFrame | None = None
+    """Distillation pool (``TaskSpec.unlabelled``): ``text``, ``outlet`` (``mac``, ``darija_news`` for the
+    pools without one) and ``pool``; held-out texts are removed by the leakage guard."""
 
 
 def _frame(df: pd.DataFrame, label_col: str, multilabel: bool) -> pd.DataFrame:
@@ -188,7 +201,8 @@ def load_task(spec: TaskSpec) -> TaskData:
     copy = {name: None if df is None else copy_frame(df, list_columns=("labels",))
             for name, df in (("train", data.train), ("dev", data.dev), ("test", data.test))}
     slices = {name: copy_frame(df) for name, df in data.slices.items()}
-    return dataclasses.replace(data, **copy, slices=slices)
+    pool = None if data.unlabelled is None else copy_frame(data.unlabelled)
+    return dataclasses.replace(data, **copy, slices=slices, unlabelled=pool)
 
 
 def _task_inputs(spec: TaskSpec) -> list[Path] | None:
@@ -267,7 +281,13 @@ def _build_task(spec: TaskSpec) -> TaskData:
             if darija_slices:
                 sources.append(f"data/darija (slices: {', '.join(darija_slices)})")
         train, removed = leakage_guard(train, frames["dev"], frames["test"], *slices.values())
-        return TaskData(task, labels, multilabel, train, frames["dev"], frames["test"], removed, tuple(sources), slices)
+        pool = None
+        if spec.unlabelled:
+            pool, _ = leakage_guard(_unlabelled(spec.unlabelled, gold_split), frames["dev"], frames["test"],
+                                    *slices.values())
+            sources.append(f"unlabelled pools {list(spec.unlabelled)} ({len(pool)} texts)")
+        return TaskData(task, labels, multilabel, train, frames["dev"], frames["test"], removed, tuple(sources), slices,
+                        pool)
     tr, dv, te, source = _external(task, spec.seed)
     sources.append(source)
     frames = [None if df is None else _frame(df, "label", False) for df in (tr, dv, te)]
@@ -275,6 +295,28 @@ def _build_task(spec: TaskSpec) -> TaskData:
     frames[0] = frames[0][~frames[0]["text"].map(normalize).duplicated()].reset_index(drop=True)
     train, removed = leakage_guard(frames[0], frames[1], frames[2])
     return TaskData(task, labels, False, train, frames[1], frames[2], removed, tuple(sources))
+
+
+def _unlabelled(pools: tuple[str, ...], gold_split: dict[str, str]) -> pd.DataFrame:
+    """The unlabelled texts of ``pools``, one row each (``text``, ``outlet``, ``pool``), repeated normalised
+    texts dropped. Corpus articles in a gold split other than train are left out whole."""
+    from secframing.annotate.darija import DARIJA_DIR, NEWS, load_darija_news
+    from secframing.io.adapters import read_mac, read_shared_corpus
+    from secframing.text.segment import segment_article
+
+    parts = []
+    if "corpus" in pools:
+        rows = [(s["text"], a.outlet or "", "corpus") for a in read_shared_corpus().articles
+                if gold_split.get(a.id, "train") == "train" for s in segment_article(a)]
+        parts.append(pd.DataFrame(rows, columns=["text", "outlet", "pool"]))
+    if "mac" in pools:
+        parts.append(pd.DataFrame({"text": read_mac()["text"].to_numpy(), "outlet": "mac", "pool": "mac"}))
+    if "darija_train" in pools and (DARIJA_DIR / NEWS).exists():
+        news = load_darija_news()
+        parts.append(pd.DataFrame({"text": news.loc[news["split"] == "train", "text"].to_numpy(),
+                                   "outlet": "darija_news", "pool": "darija_train"}))
+    df = pd.concat(parts, ignore_index=True)
+    return df[~df["text"].map(normalize).duplicated()].reset_index(drop=True)
 
 
 def _darija_frames(task: str, gold: pd.DataFrame, weight: float) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
@@ -331,4 +373,6 @@ def describe(data: TaskData) -> dict[str, Any]:
 
     return {"task": data.task, "labels": list(data.labels), "multilabel": data.multilabel,
             "train": counts(data.train), "dev": counts(data.dev), "test": counts(data.test),
-            "removed_for_leakage": data.removed_for_leakage, "sources": list(data.sources)}
+            "removed_for_leakage": data.removed_for_leakage, "sources": list(data.sources),
+            **({"unlabelled": {str(k): int(v) for k, v in data.unlabelled["pool"].value_counts().items()}}
+               if data.unlabelled is not None else {})}

@@ -33,6 +33,7 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "ensemble": ("secframing.models.ensemble", "EnsembleModel"),
     "devices": ("secframing.models.devices", "WithDevices"),
     "layered_sentiment": ("secframing.models.layered", "LayeredSentimentModel"),
+    "student": ("secframing.models.student", "StudentModel"),
 }
 """Saved backend name -> (module, class). A new backend is one module plus one line here; modules are
 imported only when a model of theirs is opened (torch and the sentence encoders are heavy)."""

@@ -42,6 +42,7 @@ class TfidfConfig:
     ``TfidfTransformer``): keeps saved models small, which the shipped models need (< 50 MB)."""
     C: float = 4.0
     class_weight: str | None = "balanced"
+    """``balanced`` or "" / None (none: e.g. a student whose soft targets already carry the balance)."""
     max_iter: int = 3000
 
     def __post_init__(self) -> None:
@@ -70,7 +71,7 @@ def build_pipeline(c: TfidfConfig, seed: int = 0) -> Pipeline:
         feats = FeatureUnion([(name, TfidfVectorizer(min_df=c.min_df, max_features=c.max_features,
                                                      sublinear_tf=c.sublinear_tf, preprocessor=normalize,
                                                      **branches[name])) for name in names])
-    clf = LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=seed)
+    clf = LogisticRegression(C=c.C, class_weight=c.class_weight or None, max_iter=c.max_iter, random_state=seed)
     return Pipeline([("features", feats), ("clf", clf)])
 
 
