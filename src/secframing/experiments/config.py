@@ -16,6 +16,7 @@ from typing import Literal
 from secframing.config import ConfigError, FilePath, from_dict, path_fields, read_toml
 from secframing.models.embeddings import EmbeddingsConfig
 from secframing.models.lexicon import LexiconConfig
+from secframing.models.student import DEFAULT_TFIDF as DEFAULT_STUDENT_TFIDF
 from secframing.models.tfidf import TfidfConfig
 from secframing.models.transformer import TransformerConfig
 from secframing.paths import DEFAULT_MODEL_DIR, SYNTHETIC_SETS
@@ -87,8 +88,7 @@ class StudentConfig:
     """Weight of each unlabelled row, whose target is the teacher's probability distribution."""
     temperature: float = 1.0
     """Soften the teacher's distribution: p ** (1 / T), renormalised (T > 1 spreads mass to the runner-up)."""
-    tfidf: TfidfConfig = field(default_factory=lambda: TfidfConfig(
-        features="word", hashing_features=2**18, class_weight=None))
+    tfidf: TfidfConfig = field(default_factory=lambda: DEFAULT_STUDENT_TFIDF)
     """The student's own features and regression (``[model.student.tfidf]``; ``[model.tfidf]`` stays the
     devices head's): word n-grams by default, since character n-grams are most of TF-IDF's prediction
     time; no class weights, the teacher's probabilities carry the balance."""
@@ -101,7 +101,7 @@ class ModelConfig:
     backend: Backend = "lexicon"
     """lexicon (rules, no learning), tfidf, embeddings, transformer, ensemble (the lexicon's promotional
     calls override ``learner``), layered (sentiment: positive = ``framing_model``'s promotional call,
-    ``learner`` separates negative from neutral), student (the ``[model.tfidf]`` features fitted on a
+    ``learner`` separates negative from neutral), student (``[model.student.tfidf]`` features fitted on a
     teacher's probabilities over ``data.unlabelled``, see ``[model.student]``)."""
     learner: Learner = "tfidf"
     """ensemble and layered: the learned component's backend."""

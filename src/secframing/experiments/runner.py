@@ -182,7 +182,7 @@ def fit_student(cfg: ExperimentConfig, data: TaskData, seed: int) -> SentenceMod
     """Distil: fit the teacher (``model.student.teacher``) on the training rows, let it label the
     unlabelled pool, and fit the student on the training rows' own labels plus the teacher's
     probabilities on the pool (each weighted as ``[model.student]`` says)."""
-    from secframing.models.student import StudentModel
+    from secframing.models.student import StudentModel, one_hot
 
     sc = cfg.model.student
     teacher_cfg = load_experiment_config(sc.teacher)
@@ -196,9 +196,7 @@ def fit_student(cfg: ExperimentConfig, data: TaskData, seed: int) -> SentenceMod
     pool = pool_df["text"].tolist()
     probs = np.asarray(teacher.predict_proba(pool), dtype=float) ** (1.0 / sc.temperature)
     probs /= probs.sum(axis=1, keepdims=True)
-    index = {lab: i for i, lab in enumerate(data.labels)}
-    gold = np.zeros((len(data.train), len(data.labels)))
-    gold[np.arange(len(data.train)), [index[lab] for lab in data.train["label"]]] = 1.0
+    gold = one_hot(data.train["label"].tolist(), data.labels)
     weight = np.concatenate([data.train["weight"].to_numpy(dtype=float) * sc.gold_weight,
                              np.full(len(pool), sc.pool_weight)])
     student = build_learner(cfg, data.labels, seed)

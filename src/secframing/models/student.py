@@ -18,8 +18,23 @@ from sklearn.linear_model import LogisticRegression
 from secframing.labels import FRAMING_LABELS
 from secframing.models.tfidf import TfidfConfig, TfidfModel, _slim, build_pipeline
 
+DEFAULT_TFIDF = TfidfConfig(features="word", hashing_features=2**18, class_weight=None)
+"""Word n-grams only (character n-grams are most of a TF-IDF model's prediction time), no class
+weights (soft targets carry the teacher's balance)."""
+
 MIN_TARGET = 1e-3
 """Soft-target mass below this is dropped (fewer rows, the same fit to three decimals)."""
+
+
+def one_hot(labels: Sequence[str], label_set: Sequence[str]) -> np.ndarray:
+    """Hard labels as target distributions over ``label_set`` (raises on a label outside it)."""
+    unknown = sorted(set(labels) - set(label_set))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not in the model's label set {list(label_set)}")
+    index = {lab: i for i, lab in enumerate(label_set)}
+    out = np.zeros((len(labels), len(label_set)))
+    out[np.arange(len(labels)), [index[lab] for lab in labels]] = 1.0
+    return out
 
 
 def soft_rows(n: int, targets: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,19 +53,11 @@ class StudentModel(TfidfModel):
 
     def __init__(self, config: TfidfConfig | None = None, labels: Sequence[str] = FRAMING_LABELS,
                  task: str = "framing", seed: int = 0):
-        # word n-grams only by default: character n-grams are most of a TF-IDF model's prediction time
-        super().__init__(config or TfidfConfig(features="word", hashing_features=2**18, class_weight=None),
-                         labels, task, seed)
+        super().__init__(config or DEFAULT_TFIDF, labels, task, seed)
 
     def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight: Sequence[float] | None = None) -> StudentModel:
         """An ordinary fit on hard labels (one-hot targets)."""
-        unknown = sorted(set(labels) - set(self.labels))
-        if unknown:
-            raise ValueError(f"labels {unknown} are not in the model's label set {list(self.labels)}")
-        index = {lab: i for i, lab in enumerate(self.labels)}
-        onehot = np.zeros((len(labels), len(self.labels)))
-        onehot[np.arange(len(labels)), [index[lab] for lab in labels]] = 1.0
-        return self.fit_soft(texts, onehot, sample_weight)
+        return self.fit_soft(texts, one_hot(labels, self.labels), sample_weight)
 
     def fit_soft(self, texts: Sequence[str], targets: Any, sample_weight: Sequence[float] | None = None) -> StudentModel:
         """Fit on target distributions: ``targets[i]`` is row i's probability over ``self.labels``."""
