@@ -96,8 +96,10 @@ EXPLAIN_HELP = "Print every config key with its type, default and meaning, and e
 
 @app.command()
 def study(
-    corpus: Path | None = typer.Option(None, help="Corpus file (JSONL, CSV, TSV or Parquet); default: the "
-                                                     "config's, else the bundled demo corpus."),
+    corpus: str | None = typer.Option(None, help="Corpus: a JSONL, CSV, TSV or Parquet file (plain or .gz, .bz2, "
+                                                    ".xz, .zst), a folder or glob of such shards, or "
+                                                    "hf:NAME[@CONFIG][:SPLIT] (a Hugging Face dataset, streamed); "
+                                                    "default: the config's, else the bundled demo corpus."),
     out: Path | None = typer.Option(None, help="Report folder to write; default: the config's, else reports/study."),
     model: Path | None = typer.Option(None, help="Framing model directory; default: the config's, else "
                                                     "models/default."),
@@ -106,7 +108,17 @@ def study(
     set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set bootstrap.n_resamples=500."),
     fmt: str | None = typer.Option(None, "--format", help="Force the input format: jsonl, csv, tsv, parquet."),
     encoding: str | None = typer.Option(None, help="Input encoding when not UTF-8 (e.g. cp1256)."),
-    quiet: bool = typer.Option(False, help="No progress bar."),
+    engine: str | None = typer.Option(None, help="Where the shards run: local (one process) or ray "
+                                                    "(engine.kind)."),
+    workers: int | None = typer.Option(None, help="Ray actors, each with its own copy of the models "
+                                                     "(engine.workers)."),
+    ray_address: str | None = typer.Option(None, help="Address of a running Ray cluster (engine.address); "
+                                                          "default: start a local one."),
+    shard_size: int | None = typer.Option(None, help="Articles per shard (engine.shard_size)."),
+    resume: bool = typer.Option(False, help="Keep the finished shards of an interrupted run in OUT (same "
+                                            "config and corpus) and compute only the rest."),
+    quiet: bool = typer.Option(False, help="No progress (a bar on a terminal, a line every "
+                                           "SECFRAMING_PROGRESS_INTERVAL seconds, default 30, elsewhere)."),
     explain_config: bool = typer.Option(False, "--explain-config", help=EXPLAIN_HELP),
 ) -> None:
     """Run the framing study on a corpus and write index.html, figures and tables to OUT.
@@ -120,13 +132,18 @@ def study(
         typer.echo(explain(StudyConfig))
         return
     overrides = (_path_override("corpus", corpus) + _path_override("out", out) + _path_override("model", model)
-                 + _path_override("format", fmt) + _path_override("encoding", encoding) + list(set_))
+                 + _path_override("format", fmt) + _path_override("encoding", encoding)
+                 + _path_override("engine.kind", engine) + _path_override("engine.address", ray_address)
+                 + ([f"engine.workers={workers}"] if workers is not None else [])
+                 + ([f"engine.shard_size={shard_size}"] if shard_size is not None else []) + list(set_))
     cfg = load_config(StudyConfig, config, overrides) if config else from_dict(StudyConfig, {}, overrides)
-    result = run_study(cfg, progress=not quiet and sys.stderr.isatty())
+    result = run_study(cfg, progress=not quiet, resume=resume)
     acc = result.accounting
+    shards = result.shards
+    resumed = f"; {shards['resumed_shards']} of {shards['shards']} shards resumed" if shards.get("resumed_shards") else ""
     typer.echo(f"read {acc['input_rows']} rows: {acc['articles']} articles, {acc['rejected_rows']} rejected; "
                f"{acc['relevant_articles']} security-coverage articles, {acc['sentences']} sentences "
-               f"in {result.timings['total']:.1f}s")
+               f"in {result.timings['total']:.1f}s{resumed}")
     typer.echo(f"report: {result.out / 'index.html'}")
 
 

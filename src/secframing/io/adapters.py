@@ -51,7 +51,7 @@ def read_shared_corpus(rules: ArticleRules | None = None) -> ReadResult:
     rules = rules or ArticleRules()
     cached = _CORPUS_CACHE.get((str(path), rules), [path], lambda: read_articles(path, rules))
     return ReadResult(articles=[_copy_article(a) for a in cached.articles], rejects=list(cached.rejects),
-                      source=cached.source)
+                      sources=list(cached.sources))
 
 
 def _copy_article(art: Article) -> Article:

@@ -1,47 +1,147 @@
-"""File readers for JSONL, CSV, TSV and Parquet that account for every row.
+"""Streaming readers for JSONL, CSV, TSV and Parquet files (plain or compressed), folders and globs of
+shards and Hugging Face ``datasets``, that account for every row.
 
-Each reader yields ``(line, raw, record_or_error)``; :func:`read_articles` turns records into
+:func:`iter_records` yields ``(line, raw, record_or_error)`` for one file without holding it in memory;
+:class:`ArticleStream` turns the rows of any :func:`corpus source <expand_sources>` into
 :class:`~secframing.io.schema.Article` objects and everything else into :class:`~secframing.io.schema.Reject`
-rows with file, line, id and reason. A file that cannot be read at all raises :class:`InputFileError`
-with a one-line message.
+rows with file, line, id and reason; :func:`read_articles` collects such a stream. A file that cannot be
+read at all raises :class:`InputFileError` with a one-line message.
 """
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import csv
+import glob
+import gzip
+import hashlib
 import io
 import json
+import lzma
 import sys
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from secframing.io.schema import Article, ArticleRules, Reject, RowError, make_article
 from secframing.manifest import FileInfo, file_info
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
            ".parquet": "parquet", ".txt": "txt"}
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zstd": "zstd"}
+"""Compressed files are read as streams; the format is the suffix before the compression suffix."""
+HF_PREFIX = "hf:"
 MAX_INPUT_ECHO = 2000
+HEAD_LINES = 1000
+"""Lines buffered at the start of a file to decide whether it is UTF-8 at all (see :func:`iter_lines`)."""
+PARQUET_BATCH = 1000
 
 
 class InputFileError(RuntimeError):
     """The whole file is unreadable (missing, wrong encoding, wrong format): a one-line message."""
 
 
+class _CorruptStream(Exception):
+    """A compressed stream broke after some lines had been read."""
+
+    def __init__(self, line: int, reason: str):
+        super().__init__(reason)
+        self.line, self.reason = line, reason
+
+
+def compression(path: Path) -> str | None:
+    """``gzip``, ``bz2``, ``xz``, ``zstd`` from the last suffix, or ``None`` for a plain file."""
+    return COMPRESSIONS.get(path.suffix.lower())
+
+
+def format_suffix(path: Path) -> str:
+    """The suffix that names the format: ``.jsonl`` for ``news.jsonl.gz`` as for ``news.jsonl``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def source_stem(path: Path) -> str:
+    """The file name without its format and compression suffixes (``news`` for ``news.jsonl.gz``)."""
+    name = path.name
+    for _ in range(2):
+        suffix = Path(name).suffix.lower()
+        if suffix in COMPRESSIONS or suffix in FORMATS:
+            name = name[: -len(suffix)]
+    return name
+
+
 def detect_format(path: Path, fmt: str | None = None) -> str:
-    """The reader to use, from ``fmt`` or the file extension."""
+    """The reader to use, from ``fmt`` or the file extension (compression suffixes looked through)."""
     if fmt:
         if fmt not in set(FORMATS.values()):
             raise InputFileError(f"{path}: unknown format {fmt!r}; use one of jsonl, csv, tsv, parquet")
         return fmt
     try:
-        return FORMATS[path.suffix.lower()]
+        kind = FORMATS[format_suffix(path)]
     except KeyError:
         raise InputFileError(
-            f"{path}: cannot tell the format from the extension {path.suffix!r}; "
-            "use .jsonl, .csv, .tsv or .parquet (or pass --format)"
+            f"{path}: cannot tell the format from the extension {''.join(path.suffixes[-2:])!r}; "
+            "use .jsonl, .csv, .tsv or .parquet, optionally compressed (.gz, .bz2, .xz, .zst), or pass --format"
         ) from None
+    if kind == "parquet" and compression(path):
+        raise InputFileError(f"{path}: Parquet is compressed inside the file; decompress it to .parquet")
+    return kind
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """The file as a binary stream, decompressed on the fly by its suffix."""
+    try:
+        kind = compression(path)
+        if kind == "gzip":
+            return gzip.open(path, "rb")
+        if kind == "bz2":
+            return bz2.open(path, "rb")
+        if kind == "xz":
+            return lzma.open(path, "rb")
+        raw = open(path, "rb")  # returned to the caller, who closes it
+        if kind == "zstd":
+            try:
+                import zstandard
+            except ImportError:  # pragma: no cover - zstandard is a core dependency
+                raise InputFileError(f"{path}: reading .zst needs the zstandard package") from None
+            return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+        return raw
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+_STREAM_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, lzma.LZMAError)
+try:  # zstandard raises its own error type for corrupt frames
+    import zstandard as _zstd
+
+    _STREAM_ERRORS += (_zstd.ZstdError,)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def _binary_lines(path: Path, stream: IO[bytes]) -> Iterator[bytes]:
+    """The raw lines of a (decompressed) stream; a stream that breaks after the first line raises
+    :class:`_CorruptStream` with the last line read, one that cannot be read at all ``InputFileError``."""
+    no = 0
+    try:
+        for raw in stream:
+            no += 1
+            yield raw
+    except _STREAM_ERRORS as exc:
+        kind = compression(path) or "file"
+        if no == 0:
+            raise InputFileError(f"{path}: not a readable {kind} stream: {exc}".splitlines()[0]) from None
+        raise _CorruptStream(no, f"{kind} stream is corrupt or truncated after line {no} ({exc}); "
+                                 "the rest of the file could not be read") from None
 
 
 def _guess_encoding(data: bytes) -> str:
@@ -54,55 +154,105 @@ def _guess_encoding(data: bytes) -> str:
         return "unknown"
 
 
-def decode_lines(path: Path, encoding: str | None = None) -> tuple[list[tuple[int, str | None, bytes]], str]:
-    """Split a text file into numbered lines, decoding each; undecodable lines come back as ``None``.
+Line = tuple[int, "str | None", bytes]
 
-    UTF-16 and UTF-8 with a byte-order mark are recognised. A file in which most lines are not UTF-8
-    (e.g. cp1256) raises :class:`InputFileError` naming the likely encoding and how to convert it.
+
+def iter_lines(path: str | Path, encoding: str | None = None) -> Iterator[Line]:
+    """Numbered lines of a text file (plain or compressed), decoded one by one without reading the file
+    into memory; undecodable lines come back as ``None``.
+
+    UTF-16 and UTF-8 with a byte-order mark are recognised. A file whose first line, or most of whose
+    first :data:`HEAD_LINES` lines, are not UTF-8 (e.g. cp1256) raises :class:`InputFileError` naming the
+    likely encoding and how to convert it.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read: {exc.strerror}") from None
-    if encoding is None:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            encoding = "utf-16"
-        elif data.startswith(b"\xef\xbb\xbf"):
-            encoding = "utf-8-sig"
-    if encoding and encoding.lower().replace("_", "-") in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+    path = Path(path)
+    if encoding is not None:
         try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise InputFileError(f"{path}: not valid {encoding}: {exc.reason} at byte {exc.start}") from None
-        return [(i, line, line.encode("utf-8")) for i, line in enumerate(text.splitlines(), 1)], encoding
-    enc = encoding or "utf-8"
-    raw_lines = data.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
-    out: list[tuple[int, str | None, bytes]] = []
-    bad = 0
-    for no, raw in enumerate(raw_lines, 1):
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputFileError(f"{path}: unknown encoding {encoding!r}") from None
+    stream = open_binary(path)
+    with stream:
+        lines = _binary_lines(path, stream)
+        try:
+            first = next(lines)
+        except StopIteration:
+            return
+        enc = encoding
+        if enc is None and first.startswith((b"\xff\xfe", b"\xfe\xff")):
+            enc = "utf-16"
+        elif enc is None and first.startswith(b"\xef\xbb\xbf"):
+            enc = "utf-8-sig"
+        if enc and enc.lower().replace("_", "-") in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+            yield from _wide_lines(path, enc)
+            return
+        enc = enc or "utf-8"
+        codec = "utf-8" if enc == "utf-8-sig" else enc
+        head: list[Line] = []
+        bad = 0
+        try:
+            for item in _decoded(_chain_first(first, lines), enc, codec):
+                no, bad = item[0], bad + (item[1] is None)
+                if head is not None and no <= HEAD_LINES:
+                    head.append(item)
+                    if no == HEAD_LINES:
+                        _check_head(path, head, bad, encoding)
+                        yield from head
+                        head = None  # type: ignore[assignment]
+                    continue
+                yield item
+        except _CorruptStream:
+            if head:  # the lines before the break are rows like any other
+                _check_head(path, head, bad, encoding)
+                yield from head
+            raise
+        if head:
+            _check_head(path, head, bad, encoding)
+            yield from head
+
+
+def _decoded(raws: Iterable[bytes], enc: str, codec: str) -> Iterator[Line]:
+    for no, raw in enumerate(raws, 1):
+        raw = raw[:-1] if raw.endswith(b"\n") else raw
         raw = raw[:-1] if raw.endswith(b"\r") else raw
         if no == 1 and enc == "utf-8-sig":
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
-            out.append((no, raw.decode("utf-8" if enc == "utf-8-sig" else enc), raw))
+            yield no, raw.decode(codec), raw
         except UnicodeDecodeError:
-            out.append((no, None, raw))
-            bad += 1
-        except LookupError:
-            raise InputFileError(f"{path}: unknown encoding {enc!r}") from None
-    if bad and (bad * 2 > len(out) or out[0][1] is None) and encoding is None:
-        guess = _guess_encoding(data)
+            yield no, None, raw
+
+
+def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def _check_head(path: Path, head: list[Line], bad: int, encoding: str | None) -> None:
+    if bad and (bad * 2 > len(head) or head[0][1] is None) and encoding is None:
+        guess = _guess_encoding(b"\n".join(raw for _, _, raw in head))
         raise InputFileError(
-            f"{path}: not UTF-8 ({bad} of {len(out)} lines undecodable; looks like {guess}); "
+            f"{path}: not UTF-8 ({bad} of the first {len(head)} lines undecodable; looks like {guess}); "
             f"convert it (iconv -f {guess} -t utf-8) or pass --encoding {guess}"
         )
-    return out, enc
+
+
+def _wide_lines(path: Path, enc: str) -> Iterator[Line]:
+    """Lines of a UTF-16/32 file, decoded as a stream."""
+    with open_binary(path) as stream:
+        text = io.TextIOWrapper(stream, encoding=enc, newline=None)
+        try:
+            for no, line in enumerate(text, 1):
+                line = line.removesuffix("\n")
+                yield no, line, line.encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{path}: not valid {enc}: {exc.reason}") from None
+
+
+def decode_lines(path: Path, encoding: str | None = None) -> tuple[list[Line], str]:
+    """All lines of a (small) text file at once, and the encoding used; see :func:`iter_lines`."""
+    lines = list(iter_lines(path, encoding))
+    return lines, encoding or "utf-8"
 
 
 def echo_input(raw: Any) -> str:
@@ -119,7 +269,7 @@ def echo_input(raw: Any) -> str:
 Row = tuple[int, str, "dict[str, Any] | RowError"]
 
 
-def _iter_json_array(path: Path, lines: list[tuple[int, str | None, bytes]]) -> Iterator[Row]:
+def _iter_json_array(path: Path, lines: list[Line]) -> Iterator[Row]:
     text = "\n".join(line or "" for _, line, _ in lines)
     try:
         data = json.loads(text)
@@ -133,13 +283,15 @@ def _iter_json_array(path: Path, lines: list[tuple[int, str | None, bytes]]) -> 
 
 
 def _iter_jsonl(path: Path, encoding: str | None) -> Iterator[Row]:
-    lines, _ = decode_lines(path, encoding)
-    first = next((line for _, line, _ in lines if line and line.strip()), "")
-    if first.lstrip().startswith("["):
-        # a JSON array of objects (line = item number) rather than JSON Lines
-        yield from _iter_json_array(path, lines)
-        return
+    lines = iter_lines(path, encoding)
+    started = False
     for no, line, raw in lines:
+        if not started and line is not None and line.strip():
+            started = True
+            if line.lstrip().startswith("["):
+                # a JSON array of objects (line = item number) rather than JSON Lines: read it whole
+                yield from _iter_json_array(path, [(no, line, raw), *lines])
+                return
         if line is None:
             yield no, echo_input(raw), RowError("line is not valid UTF-8")
             continue
@@ -157,34 +309,40 @@ def _iter_jsonl(path: Path, encoding: str | None) -> Iterator[Row]:
 
 
 def _iter_delimited(path: Path, encoding: str | None, delimiter: str, quoting: int) -> Iterator[Row]:
-    lines, _ = decode_lines(path, encoding)
-    header: list[str] | None = None
-    if not lines:
-        return
+    """CSV/TSV rows as a stream; a quoted field may span lines, and ``line`` is where its row starts."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    # Rebuild the decoded text so the csv module handles quoted fields spanning lines;
-    # undecodable lines are rejected one by one and left out of the text.
-    good = [(no, line) for no, line, _ in lines if line is not None]
-    for no, line, raw in lines:
-        if line is None:
-            yield no, echo_input(raw), RowError("line is not valid UTF-8")
-    line_numbers = [no for no, _ in good]
-    buffer = io.StringIO("\n".join(line for _, line in good) + "\n")
-    reader = csv.reader(buffer, delimiter=delimiter, quoting=quoting, strict=True)
-    last = 0
+    # the csv module reads the decodable lines; undecodable ones are rejected one by one and left out.
+    # ``window`` holds the (line number, text) of the lines read since the last complete row.
+    window: list[tuple[int, str]] = []
+    undecodable: list[Row] = []
+
+    def good_lines() -> Iterator[str]:
+        for no, line, raw in iter_lines(path, encoding):
+            if line is None:
+                undecodable.append((no, echo_input(raw), RowError("line is not valid UTF-8")))
+                continue
+            window.append((no, line))
+            yield line + "\n"
+
+    reader = csv.reader(good_lines(), delimiter=delimiter, quoting=quoting, strict=True)
+    header: list[str] | None = None
+    kind = "TSV" if delimiter == "\t" else "CSV"
     while True:
         try:
             fields = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            no = line_numbers[min(reader.line_num, len(line_numbers)) - 1]
-            yield no, "", RowError(f"malformed {'TSV' if delimiter == chr(9) else 'CSV'} row: {exc}")
-            last = reader.line_num
+            yield from _drain(undecodable)
+            no = window[0][0] if window else 0
+            window.clear()
+            yield no, "", RowError(f"malformed {kind} row: {exc}")
             continue
-        start, last = last, reader.line_num
-        no = line_numbers[start] if start < len(line_numbers) else line_numbers[-1]
-        raw_text = "\n".join(line for _, line in good[start:last])
+        yield from _drain(undecodable)
+        if not window:
+            continue
+        no, raw_text = window[0][0], "\n".join(line for _, line in window)
+        window.clear()
         if header is None:
             header = [h.strip().lstrip("\ufeff") for h in fields]
             if len(set(header)) != len(header):
@@ -198,50 +356,247 @@ def _iter_delimited(path: Path, encoding: str | None, delimiter: str, quoting: i
             )
             continue
         yield no, raw_text, {h: (v if v != "" else None) for h, v in zip(header, fields, strict=True)}
+    yield from _drain(undecodable)
+
+
+def _drain(pending: list[Row]) -> Iterator[Row]:
+    while pending:
+        yield pending.pop(0)
 
 
 def _iter_parquet(path: Path) -> Iterator[Row]:
     try:
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
     except FileNotFoundError:
         raise InputFileError(f"{path}: no such file") from None
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputFileError(f"{path}: not a readable Parquet file: {exc}".splitlines()[0]) from None
-    for no, record in enumerate(table.to_pylist(), 1):
-        yield no, echo_input(record), record
+    no = 0
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH):
+        for record in batch.to_pylist():
+            no += 1
+            yield no, echo_input(record), record
 
 
 def iter_records(path: str | Path, fmt: str | None = None, encoding: str | None = None) -> Iterator[Row]:
-    """Yield ``(line, raw_text, record | RowError)`` for every row of a JSONL/CSV/TSV/Parquet file.
+    """Yield ``(line, raw_text, record | RowError)`` for every row of a JSONL/CSV/TSV/Parquet file, plain
+    or compressed (``.gz``, ``.bz2``, ``.xz``, ``.zst``), streaming.
 
     ``line`` is the 1-based physical line (the row number for Parquet). TSV is read with quoting
-    disabled, since news sentences are full of unbalanced quote marks.
+    disabled, since news sentences are full of unbalanced quote marks. A compressed stream that breaks
+    part-way ends with one error row saying from which line on the file could not be read.
     """
     path = Path(path)
     kind = detect_format(path, fmt)
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a directory, not a file")
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
-    if kind == "jsonl":
-        yield from _iter_jsonl(path, encoding)
-    elif kind == "csv":
-        yield from _iter_delimited(path, encoding, ",", csv.QUOTE_MINIMAL)
-    elif kind == "tsv":
-        yield from _iter_delimited(path, encoding, "\t", csv.QUOTE_NONE)
-    elif kind == "parquet":
-        yield from _iter_parquet(path)
-    else:
-        raise InputFileError(f"{path}: plain text is one article, read it with secframing.io.adapters.read_txt_article")
+    try:
+        if kind == "jsonl":
+            yield from _iter_jsonl(path, encoding)
+        elif kind == "csv":
+            yield from _iter_delimited(path, encoding, ",", csv.QUOTE_MINIMAL)
+        elif kind == "tsv":
+            yield from _iter_delimited(path, encoding, "\t", csv.QUOTE_NONE)
+        elif kind == "parquet":
+            yield from _iter_parquet(path)
+        else:
+            raise InputFileError(f"{path}: plain text is one article, read it with "
+                                 "secframing.io.adapters.read_txt_article")
+    except _CorruptStream as exc:
+        yield exc.line + 1, "", RowError(exc.reason)
+
+
+# --- corpus sources: one file, a folder or glob of shards, a Hugging Face dataset ---------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """One readable input: a file (``path``) or a Hugging Face dataset (``hf``: name, config, split)."""
+
+    name: str
+    """What rejects and the manifest call it: the file path, or ``hf:NAME[@CONFIG][:SPLIT]``."""
+    path: Path | None = None
+    stem: str = ""
+    """Prefix of the fallback ids of rows without one (``<stem>:<line>``): unique across the sources."""
+    hf: tuple[str, str | None, str | None] | None = None
+
+
+def _is_corpus_file(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith((".", "_")) and format_suffix(path) in FORMATS \
+        and FORMATS[format_suffix(path)] != "txt"
+
+
+def expand_sources(spec: str | Path) -> list[Source]:
+    """The inputs named by ``spec``: a file; a folder (every JSONL/CSV/TSV/Parquet file under it, plain or
+    compressed, in path order); a glob (``shards/*.jsonl.gz``); or ``hf:NAME[@CONFIG][:SPLIT]``, a
+    Hugging Face dataset (hub name, local data folder or ``save_to_disk`` folder), read streaming."""
+    text = str(spec)
+    if text.startswith(HF_PREFIX):
+        rest = text[len(HF_PREFIX):]
+        name, _, split = rest.partition(":") if not Path(rest).exists() else (rest, "", "")
+        name, _, config = name.partition("@")
+        if not name:
+            raise InputFileError(f"{text}: name a dataset, e.g. hf:org/news:train")
+        return [Source(text, None, Path(name).name or name, (name, config or None, split or None))]
+    path = Path(text)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if _is_corpus_file(p))
+        if not files:
+            raise InputFileError(f"{path}: no corpus files in this folder (.jsonl, .csv, .tsv, .parquet, "
+                                 "plain or .gz/.bz2/.xz/.zst)")
+        return [Source(str(p), p, _relative_stem(p, path)) for p in files]
+    if not path.exists() and glob.has_magic(text):
+        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        if not files:
+            raise InputFileError(f"{text}: no file matches this pattern")
+        root = Path(text.split("*")[0].split("?")[0].split("[")[0] or ".")
+        root = root if root.is_dir() else root.parent
+        return [Source(str(p), p, _relative_stem(p, root)) for p in files]
+    return [Source(text, path, source_stem(path))]
+
+
+def _relative_stem(path: Path, root: Path) -> str:
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        rel = path
+    return (rel.parent / source_stem(rel)).as_posix()
+
+
+def iter_source(source: Source, fmt: str | None = None, encoding: str | None = None) -> Iterator[Row]:
+    """The rows of one source (see :func:`iter_records`); a dataset's ``line`` is its row number."""
+    if source.hf is None:
+        assert source.path is not None
+        yield from iter_records(source.path, fmt, encoding)
+        return
+    for no, row in enumerate(_open_dataset(source), 1):
+        yield no, echo_input(row), dict(row)
+
+
+def _open_dataset(source: Source) -> Iterable[dict[str, Any]]:
+    """A ``datasets`` dataset as an iterable of rows: ``load_from_disk`` for a saved folder, else
+    ``load_dataset(..., streaming=True)`` (hub names, local data folders and files)."""
+    assert source.hf is not None
+    name, config, split = source.hf
+    try:
+        import datasets
+    except ImportError:
+        raise InputFileError(f"{source.name}: reading datasets needs the datasets package "
+                             "(pip install 'secframing[hf]')") from None
+    try:
+        local = Path(name)
+        if local.is_dir() and ((local / "dataset_info.json").exists() or (local / "dataset_dict.json").exists()):
+            ds = datasets.load_from_disk(str(local))
+            if isinstance(ds, datasets.DatasetDict):
+                ds = ds[split or _only_split(source, list(ds))]
+            return ds
+        ds = datasets.load_dataset(name, config, split=split or "train", streaming=True)
+    except InputFileError:
+        raise
+    except Exception as exc:  # datasets raises many types (missing, offline, bad split)
+        raise InputFileError(f"{source.name}: cannot load the dataset: {exc}".splitlines()[0]) from None
+    return ds
+
+
+def _only_split(source: Source, splits: list[str]) -> str:
+    if len(splits) == 1:
+        return splits[0]
+    raise InputFileError(f"{source.name}: the dataset has splits {splits}; name one, e.g. {source.name}:{splits[0]}")
+
+
+def source_info(source: Source, rows: int, fmt: str | None = None) -> FileInfo:
+    """What the manifest records of a source: path, sha256, bytes and rows (a dataset: its fingerprint)."""
+    if source.path is not None:
+        return file_info(source.path, rows=rows, format=detect_format(source.path, fmt))
+    return FileInfo(source.name, "", 0, rows, "datasets")
+
+
+# --- articles -------------------------------------------------------------------------------------------
+
+
+class ArticleStream:
+    """The articles and rejects of a corpus source (see :func:`expand_sources`), in input order, streaming.
+
+    Iterating yields :class:`Article` and :class:`Reject` objects; every input row is exactly one of them.
+    Duplicate ids are rejected across all files (the first occurrence is kept), as are exact repeats of a
+    text within one outlet when ``rules.reject_duplicate_text``; only ids and text digests are remembered,
+    so memory grows with the number of articles, not their size. After iteration ``sources`` holds what
+    the manifest records of each input and ``n_rows`` the rows read.
+    """
+
+    def __init__(self, spec: str | Path, rules: ArticleRules | None = None, fmt: str | None = None,
+                 encoding: str | None = None, field_map: dict[str, str] | None = None,
+                 on_row: Callable[[], None] | None = None):
+        self.spec, self.rules, self.fmt, self.encoding = spec, rules or ArticleRules(), fmt, encoding
+        self.field_map = field_map
+        self.on_row = on_row
+        self.inputs = expand_sources(spec)
+        self.sources: list[FileInfo] = []
+        self.n_rows = 0
+
+    def __iter__(self) -> Iterator[Article | Reject]:
+        rules = self.rules
+        seen_ids: dict[str, tuple[str, int]] = {}
+        seen_text: dict[tuple[str, bytes], tuple[str, str, int]] = {}
+        self.sources, self.n_rows = [], 0
+        many = len(self.inputs) > 1
+        for src in self.inputs:
+            n = 0
+            for no, raw, record in iter_source(src, self.fmt, self.encoding):
+                n += 1
+                self.n_rows += 1
+                if self.on_row is not None:
+                    self.on_row()
+                if isinstance(record, RowError):
+                    yield Reject(src.name, no, record.reason, None, record.field, echo_input(raw))
+                    continue
+                if self.field_map:
+                    record = {self.field_map.get(k, k): v for k, v in record.items()}
+                rid = record.get("id")
+                rid = None if rid is None else str(rid)
+                try:
+                    art = make_article(record, fallback_id=f"{src.stem}:{no}", rules=rules)
+                except RowError as err:
+                    yield Reject(src.name, no, err.reason, rid, err.field, echo_input(raw))
+                    continue
+                if art.id in seen_ids:
+                    where = _where(*seen_ids[art.id], many)
+                    yield Reject(src.name, no, f"duplicate id {art.id!r} (first seen at {where})", art.id, "id",
+                                 echo_input(raw))
+                    continue
+                key = (art.outlet, hashlib.blake2b(art.text.encode("utf-8"), digest_size=16).digest())
+                if rules.reject_duplicate_text and key in seen_text:
+                    first_id, first_src, first_line = seen_text[key]
+                    reason = (f"duplicate text of {first_id!r} ({_where(first_src, first_line, many)}) "
+                              f"in outlet {art.outlet!r}")
+                    yield Reject(src.name, no, reason, art.id, "text", echo_input(raw))
+                    continue
+                seen_ids[art.id] = (src.name, no)
+                seen_text.setdefault(key, (art.id, src.name, no))
+                yield art
+            self.sources.append(source_info(src, n, self.fmt))
+
+
+def _where(source: str, line: int, many: bool) -> str:
+    return f"{source} line {line}" if many else f"line {line}"
 
 
 @dataclass
 class ReadResult:
-    """Articles and rejects from one file, with the file's hash for the run manifest."""
+    """Articles and rejects of a corpus, with each input's hash for the run manifest."""
 
     articles: list[Article] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
-    source: FileInfo | None = None
+    sources: list[FileInfo] = field(default_factory=list)
+
+    @property
+    def source(self) -> FileInfo | None:
+        """The first input (the only one for a single file)."""
+        return self.sources[0] if self.sources else None
 
     @property
     def n_rows(self) -> int:
@@ -255,46 +610,15 @@ def read_articles(
     encoding: str | None = None,
     field_map: dict[str, str] | None = None,
 ) -> ReadResult:
-    """Read a corpus file into articles; every row is either an article or a reject.
-
-    ``field_map`` renames input columns (``{"story": "text"}``) before the checks.
-    Duplicate ids are rejected (the first occurrence is kept), as are exact repeats of a text
-    within one outlet when ``rules.reject_duplicate_text``.
-    """
-    path = Path(path)
-    rules = rules or ArticleRules()
+    """Read a corpus (file, folder or glob of shards, ``hf:`` dataset) into memory; every row is either
+    an article or a reject (see :class:`ArticleStream`). ``field_map`` renames input columns
+    (``{"story": "text"}``) before the checks."""
+    stream = ArticleStream(path, rules, fmt, encoding, field_map)
     result = ReadResult()
-    seen_ids: dict[str, int] = {}
-    seen_text: dict[tuple[str, int], tuple[str, int, int]] = {}
-    for no, raw, record in iter_records(path, fmt, encoding):
-        if isinstance(record, RowError):
-            result.rejects.append(Reject(str(path), no, record.reason, None, record.field, echo_input(raw)))
-            continue
-        if field_map:
-            record = {field_map.get(k, k): v for k, v in record.items()}
-        rid = record.get("id")
-        rid = None if rid is None else str(rid)
-        try:
-            art = make_article(record, fallback_id=f"{path.stem}:{no}", rules=rules)
-        except RowError as err:
-            result.rejects.append(Reject(str(path), no, err.reason, rid, err.field, echo_input(raw)))
-            continue
-        if art.id in seen_ids:
-            reason = f"duplicate id {art.id!r} (first seen at line {seen_ids[art.id]})"
-            result.rejects.append(Reject(str(path), no, reason, art.id, "id", echo_input(raw)))
-            continue
-        key = (art.outlet, hash(art.text))
-        if rules.reject_duplicate_text and key in seen_text and result.articles[seen_text[key][2]].text == art.text:
-            first_id, first_line, _ = seen_text[key]
-            reason = f"duplicate text of {first_id!r} (line {first_line}) in outlet {art.outlet!r}"
-            result.rejects.append(Reject(str(path), no, reason, art.id, "text", echo_input(raw)))
-            continue
-        seen_ids[art.id] = no
-        seen_text.setdefault(key, (art.id, no, len(result.articles)))
-        result.articles.append(art)
-    result.source = file_info(path, rows=result.n_rows, format=detect_format(path, fmt))
+    for item in stream:
+        (result.articles if isinstance(item, Article) else result.rejects).append(item)
+    result.sources = stream.sources
     return result
-
 
 
 def read_table(path: str | Path, fmt: str | None = None,

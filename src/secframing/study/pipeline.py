@@ -9,13 +9,18 @@ label with probabilities (``sentiment_model``, optional: without it the study ru
 sentiment is unavailable), plus the institutions and officials it names. Articles get their topics.
 Estimates are computed three ways (raw, probability-weighted, misclassification-adjusted; see
 ``estimators``) with bootstrap CIs over articles; ``docs/study.md`` describes every output.
+
+The corpus is read as a stream and processed in shards (see :mod:`secframing.study.shards`): memory does
+not grow with the corpus's text, an interrupted run resumes (``resume=True``) from its last finished
+shard, and ``engine.kind = "ray"`` spreads the shards over Ray actors. Aggregation reads the shards.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,10 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from secframing.config import FilePath
-from secframing.io.readers import ReadResult, read_articles
-from secframing.io.schema import Article, ArticleRules
-from secframing.labels import DEVICES, FRAMING_LABELS, SENTIMENT_LABELS
+from secframing.labels import FRAMING_LABELS, SENTIMENT_LABELS
 from secframing.manifest import (
     FileInfo,
     build_manifest,
@@ -36,84 +38,42 @@ from secframing.manifest import (
     library_versions,
     now_iso,
     write_json,
-    write_jsonl,
 )
-from secframing.models.base import ModelLoadError, SentenceModel, load_model
-from secframing.paths import DEFAULT_MODEL_DIR, DEMO_CORPUS, MODELS_DIR
-from secframing.select.relevance import Relevance, RelevanceConfig, RelevanceScorer
-from secframing.study.analysis import RegressionConfig, RegressionResult
-from secframing.study.estimators import (
-    BootstrapConfig,
-    ErrorProfile,
-    ProfileUnavailable,
-    load_error_profile,
+from secframing.study.analysis import RegressionResult
+from secframing.study.config import (  # noqa: F401 - the study's config classes, importable from here
+    CompareConfig,
+    CorrectionConfig,
+    EngineConfig,
+    ReportConfig,
+    StudyConfig,
 )
-from secframing.study.praise import MentionFinder, PraiseConfig
-from secframing.study.topics import GENERAL, TopicsConfig, TopicTagger
-from secframing.text.segment import segment_article
+from secframing.study.estimators import ErrorProfile, ProfileUnavailable, load_error_profile
+from secframing.study.praise import MentionFinder
+from secframing.study.process import (  # noqa: F401 - the table layouts, importable from here
+    ARTICLE_COLUMNS,
+    SENTENCE_COLUMNS,
+    SENTIMENT_COLUMNS,
+    _article_row,
+    arrow_schema,
+    arrow_to_frame,
+)
+from secframing.study.shards import (
+    RunDir,
+    finish,
+    iter_parts,
+    prepare,
+    process_shards,
+    sources_of,
+    split_input,
+)
 
-
-@dataclass(frozen=True)
-class CorrectionConfig:
-    """Where the error rates for the misclassification-adjusted estimates come from."""
-
-    enabled: bool = True
-    """Compute the misclassification-adjusted estimates."""
-    split: str = "test"
-    """Held-out gold split of the model's run files: ``test``, ``dev`` or ``dev+test``."""
-
-    def __post_init__(self) -> None:
-        if not self.split or any(s not in ("dev", "test") for s in self.split.split("+")):
-            raise ValueError("split must be 'test', 'dev' or 'dev+test'")
-
-
-@dataclass(frozen=True)
-class CompareConfig:
-    """Comparisons between groups (``tables/contrasts``)."""
-
-    min_articles: int = 5
-    """Groups with fewer articles are left out of the pairwise and group-vs-rest comparisons."""
-
-
-@dataclass(frozen=True)
-class ReportConfig:
-    """What ``index.html`` shows."""
-
-    max_articles: int = 80
-    """Articles shown in the HTML browser (most promotional first, then a spread of the rest)."""
-    figures: bool = True
-    """Draw the PNG figures (and embed them in the page)."""
-    embed_font: bool = True
-    """Embed an installed Arabic font (Amiri, Noto Naskh Arabic...) in index.html so it renders the same
-    on machines without one; without such a font the page falls back on the reader's system fonts."""
-
-
-@dataclass(frozen=True)
-class StudyConfig:
-    """Everything a study run depends on; saved resolved in ``manifest.json``. Paths in a config file are
-    relative to that file, paths on the command line to the working directory."""
-
-    corpus: FilePath = str(DEMO_CORPUS)
-    """Corpus file (JSONL, CSV, TSV or Parquet); default: the bundled demo corpus."""
-    out: FilePath = "reports/study"
-    """Report folder to write."""
-    model: FilePath = str(DEFAULT_MODEL_DIR)
-    """Framing model directory (framing labels with probabilities, and devices)."""
-    sentiment_model: FilePath = str(MODELS_DIR / "sentiment")
-    """Sentiment model directory; if it does not exist the study runs without sentiment."""
-    format: str | None = None
-    """Force the input format (jsonl, csv, tsv, parquet); default: from the file name."""
-    encoding: str | None = None
-    """Input encoding when not UTF-8 (e.g. cp1256)."""
-    rules: ArticleRules = field(default_factory=ArticleRules)
-    relevance: RelevanceConfig = field(default_factory=RelevanceConfig)
-    topics: TopicsConfig = field(default_factory=TopicsConfig)
-    praise: PraiseConfig = field(default_factory=PraiseConfig)
-    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
-    correction: CorrectionConfig = field(default_factory=CorrectionConfig)
-    compare: CompareConfig = field(default_factory=CompareConfig)
-    regression: RegressionConfig = field(default_factory=RegressionConfig)
-    report: ReportConfig = field(default_factory=ReportConfig)
+GROUPINGS = (None, "outlet", "category", "topics", "year", "month")
+"""Groupings of the promotional-share table; ``topics`` (list-valued) is reported as ``topic``."""
+SENTIMENT_GROUPINGS = (None, "outlet", "topics")
+STAT_COLUMNS = ["article_id", "sentence", "field", "label", "score", *[f"p_{k}" for k in FRAMING_LABELS], "devices",
+                *SENTIMENT_COLUMNS, "entities"]
+"""The sentence columns aggregation needs: everything but the text, its offsets and the cues, so that the
+table held in memory stays small on an archive."""
 
 
 @dataclass
@@ -131,16 +91,6 @@ class ModelInfo:
 
 
 @dataclass
-class StudyModels:
-    """The models of a run: the framing model, the sentiment model (or why there is none) and their infos."""
-
-    framing: SentenceModel
-    sentiment: SentenceModel | None
-    info: dict[str, ModelInfo]
-    sentiment_note: str | None = None
-
-
-@dataclass
 class Estimates:
     """The group tables of a run (see ``docs/study.md``)."""
 
@@ -153,11 +103,15 @@ class Estimates:
 
 @dataclass
 class StudyResult:
-    """What a run computed (everything it wrote is in ``out``)."""
+    """What a run computed (everything it wrote is in ``out``).
+
+    ``sentence_stats`` is the sentence table without text (:data:`STAT_COLUMNS`); :attr:`sentences`, the
+    full table, is read from ``tables/sentences.parquet`` when first asked for, and :meth:`sentences_of`
+    reads the sentences of a few articles only."""
 
     out: Path
     articles: pd.DataFrame
-    sentences: pd.DataFrame
+    sentence_stats: pd.DataFrame
     aggregates: pd.DataFrame
     accounting: dict[str, Any]
     timings: dict[str, float]
@@ -167,44 +121,61 @@ class StudyResult:
     praise: pd.DataFrame = field(default_factory=pd.DataFrame)
     models: dict[str, ModelInfo] = field(default_factory=dict)
     sentiment_note: str | None = None
+    shards: dict[str, Any] = field(default_factory=dict)
+    _sentences: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def sentences(self) -> pd.DataFrame:
+        """The sentence table (:data:`SENTENCE_COLUMNS`) of the relevant articles, in corpus order."""
+        if self._sentences is None:
+            self._sentences = read_sentences(self.out)
+        return self._sentences
+
+    def sentences_of(self, article_ids: list[str]) -> pd.DataFrame:
+        """The sentence rows of these articles only (read from the Parquet table with a filter)."""
+        return read_sentences(self.out, article_ids)
 
 
-SENTIMENT_COLUMNS = ["sentiment", "sentiment_score", *[f"p_{k}" for k in SENTIMENT_LABELS]]
-SENTENCE_COLUMNS = ["article_id", "sentence", "field", "start", "end", "text", "label", "score",
-                    *[f"p_{k}" for k in FRAMING_LABELS], "devices", "cues", *SENTIMENT_COLUMNS, "entities"]
-ARTICLE_COLUMNS = ["article_id", "outlet", "date", "month", "year", "category", "title", "relevant",
-                   "relevance_score", "institutions", "topics", "topic", "n_sentences", "n_content",
-                   *[f"n_{k}" for k in FRAMING_LABELS], "promotional_share", *[f"sum_p_{k}" for k in FRAMING_LABELS],
-                   "expected_share", "warnings", *[f"device_{d}" for d in DEVICES],
-                   *[f"n_{k}" for k in SENTIMENT_LABELS], "net_tone", "entities"]
-GROUPINGS = (None, "outlet", "category", "topics", "year", "month")
-"""Groupings of the promotional-share table; ``topics`` (list-valued) is reported as ``topic``."""
-SENTIMENT_GROUPINGS = (None, "outlet", "topics")
+def read_sentences(out: str | Path, article_ids: list[str] | None = None) -> pd.DataFrame:
+    """``tables/sentences.parquet`` of a study folder, optionally only the rows of ``article_ids``."""
+    import pyarrow.parquet as pq
+
+    path = Path(out) / "tables" / "sentences.parquet"
+    filters = [("article_id", "in", list(article_ids))] if article_ids is not None else None
+    if article_ids is not None and not article_ids:
+        return arrow_to_frame(arrow_schema(SENTENCE_COLUMNS).empty_table())
+    return arrow_to_frame(pq.read_table(path, filters=filters, schema=arrow_schema(SENTENCE_COLUMNS)))
 
 
-def run_study(config: StudyConfig, progress: bool = False) -> StudyResult:
-    """Run the whole study and write the report folder ``config.out``."""
+def run_study(config: StudyConfig, progress: bool = False, resume: bool = False) -> StudyResult:
+    """Run the whole study and write the report folder ``config.out``.
+
+    ``progress`` shows a bar (on a terminal) or a log line every few seconds (elsewhere) for the long
+    steps; ``resume`` keeps the finished shards of an interrupted run of the same config and corpus."""
     started, t0 = now_iso(), time.perf_counter()
     timings: dict[str, float] = {}
-    models = load_models(config)
-    finder = MentionFinder(config.praise)
+    infos, sentiment_note = load_model_infos(config)
+    run = RunDir(config.out)
+    resumed = prepare(run, config, resume)
     with _timed(timings, "read"):
-        read = read_articles(config.corpus, config.rules, config.format, config.encoding)
+        summary = split_input(run, config, progress)
     with _timed(timings, "select_segment_classify"):
-        decisions, sentences = classify(read.articles, RelevanceScorer(config.relevance), models.framing, finder,
-                                        progress)
-    with _timed(timings, "sentiment"):
-        sentences = add_sentiment(sentences, models.sentiment)
-    articles, topic_evidence = article_table(read.articles, decisions, sentences, TopicTagger(config.topics))
+        work = process_shards(run, config, summary, progress)
+    work["resumed"] = resumed
+    with _timed(timings, "merge"):
+        articles = _concat(run, "articles.parquet", summary["shards"], ARTICLE_COLUMNS)
+        stats = _concat(run, "sentences.parquet", summary["shards"], SENTENCE_COLUMNS, STAT_COLUMNS)
+    finder = MentionFinder(config.praise)
     with _timed(timings, "aggregate"):
-        est = estimate_groups(articles, sentences, config, models, finder)
-    result = StudyResult(Path(config.out), articles, sentences, est.aggregates,
-                         account(read, articles, sentences, models.sentiment is not None), timings, est.sentiment,
-                         est.contrasts, est.regression, est.praise, models.info, models.sentiment_note)
+        est = estimate_groups(articles, stats, config, infos, finder)
+    result = StudyResult(Path(config.out), articles, stats, est.aggregates,
+                         account(summary, articles, stats, "sentiment" in infos), timings, est.sentiment,
+                         est.contrasts, est.regression, est.praise, infos, sentiment_note, work)
     with _timed(timings, "report"):
-        run = write_outputs(result, config, read, decisions, topic_evidence, started)
+        run_record = write_outputs(result, config, run, summary, started)
+    finish(run, config)
     timings["total"] = time.perf_counter() - t0
-    write_manifest(result, config, run)
+    write_manifest(result, config, run_record)
     return result
 
 
@@ -215,111 +186,31 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
     timings[name] = time.perf_counter() - t
 
 
-def load_models(config: StudyConfig) -> StudyModels:
-    """Load the framing model and, where its directory exists, the sentiment model, with their infos."""
-    framing = load_model(config.model)
+def load_model_infos(config: StudyConfig) -> tuple[dict[str, ModelInfo], str | None]:
+    """The infos (meta, metrics, card, error profile) of the framing and, where its directory exists,
+    the sentiment model, and why there is no sentiment model if there is none. The models themselves
+    load where the shards are processed."""
     info = {"framing": _load_model_info("framing", config.model, FRAMING_LABELS, config.correction)}
     if not Path(config.sentiment_model).is_dir():
-        return StudyModels(framing, None, info,
-                           f"sentiment unavailable: no model directory at {config.sentiment_model} "
-                           "(build it with `make models`: configs/experiments/sentiment_layered.toml)")
-    sentiment = load_model(config.sentiment_model)  # a broken model directory is an error, not a skip
-    if tuple(getattr(sentiment, "labels", ())) != SENTIMENT_LABELS:
-        raise ModelLoadError(f"{config.sentiment_model}: labels {list(sentiment.labels)} are not the "
-                             f"sentiment labels {list(SENTIMENT_LABELS)}")
+        return info, (f"sentiment unavailable: no model directory at {config.sentiment_model} "
+                      "(build it with `make models`: configs/experiments/sentiment_layered.toml)")
     info["sentiment"] = _load_model_info("sentiment", config.sentiment_model, SENTIMENT_LABELS, config.correction)
-    return StudyModels(framing, sentiment, info)
+    return info, None
 
 
-def classify(articles: list[Article], scorer: RelevanceScorer, model: SentenceModel, finder: MentionFinder,
-             progress: bool = False) -> tuple[list[Relevance], pd.DataFrame]:
-    """Select, segment, classify: the relevance decision of every article, and the sentence table
-    (:data:`SENTENCE_COLUMNS`; sentiment columns still empty) of the relevant ones."""
-    iterator: Any = articles
-    if progress:
-        from tqdm import tqdm
+def _concat(run: RunDir, kind: str, n_shards: int, columns: list[str], keep: list[str] | None = None) -> pd.DataFrame:
+    """One table from the shards' Parquet files (only the ``keep`` columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-        iterator = tqdm(articles, desc="articles", unit="art")
-    decisions, rows = [], []
-    for art in iterator:
-        rel = scorer.score(art)
-        decisions.append(rel)
-        if rel.relevant:
-            rows.extend(_sentence_rows(art, model, finder))
-    return decisions, pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
+    schema = arrow_schema(columns)
+    parts = [pq.read_table(p, schema=schema, columns=keep) for p in iter_parts(run, kind, n_shards)]
+    table = pa.concat_tables(parts) if parts else schema.empty_table().select(keep or columns)
+    return arrow_to_frame(table)
 
 
-def _sentence_rows(article: Article, model: SentenceModel, finder: MentionFinder) -> list[dict[str, Any]]:
-    """The sentences of one article with framing label, probabilities, devices, cues and entities."""
-    units = segment_article(article)
-    preds = model.predict_many([u["text"] for u in units])  # one batch per article
-    return [{**u, "sentence": i, "label": pred.label, "score": round(pred.score, 4),
-             **{f"p_{k}": pred.probs[k] for k in FRAMING_LABELS},
-             "devices": list(pred.devices),
-             "cues": [e["cue"] for e in pred.evidence if "cue" in e],
-             "entities": finder.entities(u["text"])}
-            for i, (u, pred) in enumerate(zip(units, preds))]
-
-
-def add_sentiment(sentences: pd.DataFrame, model: SentenceModel | None) -> pd.DataFrame:
-    """The sentence table with its sentiment columns filled, in one batch (the TF-IDF model is fastest
-    that way); without a model they are None."""
-    if not len(sentences):
-        return sentences
-    if model is None:
-        return sentences.assign(**dict.fromkeys(SENTIMENT_COLUMNS))
-    preds = model.predict_many(sentences["text"].tolist())
-    return sentences.assign(sentiment=[p.label for p in preds],
-                            sentiment_score=[round(p.score, 4) for p in preds],
-                            **{f"p_{k}": [p.probs.get(k, 0.0) for p in preds] for k in SENTIMENT_LABELS})
-
-
-def article_table(articles: list[Article], decisions: list[Relevance], sentences: pd.DataFrame,
-                  tagger: TopicTagger) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """One row per article (:data:`ARTICLE_COLUMNS`: metadata, relevance, topics, per-label counts and
-    probability sums, devices, sentiment counts, entities), and the topic evidence of the relevant ones."""
-    by_article: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in sentences.to_dict("records"):
-        by_article[row["article_id"]].append(row)
-    rows, topic_evidence = [], []
-    for art, rel in zip(articles, decisions):
-        if not rel.relevant:
-            rows.append(_article_row(art, rel, [], (), None))
-            continue
-        tr = tagger.tag(art)
-        topic_evidence.append({"article_id": art.id, "topics": list(tr.topics), "primary": tr.primary,
-                               "scores": tr.scores, "evidence": list(tr.evidence)})
-        rows.append(_article_row(art, rel, by_article[art.id], tr.topics or (GENERAL,), tr.primary))
-    return pd.DataFrame(rows, columns=ARTICLE_COLUMNS), topic_evidence
-
-
-def _article_row(article: Article, rel: Relevance, sents: list[dict[str, Any]], topics: tuple[str, ...],
-                 topic: str | None) -> dict[str, Any]:
-    """One row of the article table (keys: :data:`ARTICLE_COLUMNS`)."""
-    counts = {lab: sum(1 for s in sents if s["label"] == lab) for lab in FRAMING_LABELS}
-    content = counts["promotional"] + counts["factual"]
-    psum = {k: float(sum(s[f"p_{k}"] for s in sents)) for k in FRAMING_LABELS}
-    exp_den = psum["promotional"] + psum["factual"]
-    with_sent = [s for s in sents if s.get("sentiment")]
-    sent_counts = {k: sum(1 for s in with_sent if s["sentiment"] == k) for k in SENTIMENT_LABELS}
-    return {"article_id": article.id, "outlet": article.outlet, "date": article.date, "month": article.month,
-            "year": article.year, "category": article.category, "title": article.title,
-            "relevant": rel.relevant, "relevance_score": round(rel.score, 3), "institutions": list(rel.institutions),
-            "topics": list(topics), "topic": topic, "n_sentences": len(sents), "n_content": content,
-            **{f"n_{k}": counts[k] for k in FRAMING_LABELS},
-            "promotional_share": counts["promotional"] / content if content else float("nan"),
-            **{f"sum_p_{k}": round(v, 6) for k, v in psum.items()},
-            "expected_share": psum["promotional"] / exp_den if content and exp_den else float("nan"),
-            "warnings": list(article.warnings),
-            **{f"device_{d}": sum(1 for s in sents if d in s["devices"]) for d in DEVICES},
-            **{f"n_{k}": v for k, v in sent_counts.items()},
-            "net_tone": (sent_counts["positive"] - sent_counts["negative"]) / len(with_sent) if with_sent
-            else float("nan"),
-            "entities": sorted({e for s in sents for e in s.get("entities", [])})}
-
-
-def estimate_groups(articles: pd.DataFrame, sentences: pd.DataFrame, config: StudyConfig, models: StudyModels,
-                    finder: MentionFinder) -> Estimates:
+def estimate_groups(articles: pd.DataFrame, sentences: pd.DataFrame, config: StudyConfig,
+                    infos: dict[str, ModelInfo], finder: MentionFinder) -> Estimates:
     """Promotional and sentiment shares by group, comparisons, the regression and who gets praised,
     over the relevant articles."""
     from secframing.study.aggregate import aggregate, contrasts, sentiment_aggregate
@@ -328,11 +219,11 @@ def estimate_groups(articles: pd.DataFrame, sentences: pd.DataFrame, config: Stu
 
     relevant = articles[articles["relevant"]]
     boot = config.bootstrap
-    profile = models.info["framing"].profile
+    profile = infos["framing"].profile
     aggregates = _stacked([aggregate(relevant, by, boot, profile) for by in GROUPINGS])
     sentiment = pd.DataFrame()
-    if models.sentiment is not None:
-        sent_profile = models.info["sentiment"].profile
+    if "sentiment" in infos:
+        sent_profile = infos["sentiment"].profile
         sentiment = _stacked([sentiment_aggregate(relevant, by, boot, sent_profile) for by in SENTIMENT_GROUPINGS])
     n_min = config.compare.min_articles
     comparisons = _stacked([contrasts(relevant, "outlet", boot, profile, "pairs", n_min),
@@ -350,11 +241,13 @@ def _stacked(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def account(read: ReadResult, articles: pd.DataFrame, sentences: pd.DataFrame, with_sentiment: bool) -> dict[str, Any]:
-    """``accounting.json``: every input row is a reject or an article, every article relevant or not."""
+def account(summary: dict[str, Any], articles: pd.DataFrame, sentences: pd.DataFrame,
+            with_sentiment: bool) -> dict[str, Any]:
+    """``accounting.json``: every input row is a reject or an article, every article relevant or not
+    (``summary``: the counts of :func:`~secframing.study.shards.split_input`)."""
     n = len(articles)
     acc: dict[str, Any] = {
-        "input_rows": read.n_rows, "rejected_rows": len(read.rejects), "articles": len(read.articles),
+        "input_rows": summary["rows"], "rejected_rows": summary["rejects"], "articles": summary["articles"],
         "relevant_articles": int(articles["relevant"].sum()) if n else 0,
         "not_relevant_articles": int((~articles["relevant"]).sum()) if n else 0,
         "relevant_without_content": int(((articles["relevant"]) & (articles["n_content"] == 0)).sum()) if n else 0,
@@ -364,36 +257,62 @@ def account(read: ReadResult, articles: pd.DataFrame, sentences: pd.DataFrame, w
     if with_sentiment:
         acc["sentences_by_sentiment"] = {lab: int((sentences["sentiment"] == lab).sum()) for lab in SENTIMENT_LABELS}
     acc["balanced"] = acc["input_rows"] == acc["rejected_rows"] + acc["articles"] \
-        and acc["articles"] == acc["relevant_articles"] + acc["not_relevant_articles"]
+        and acc["articles"] == acc["relevant_articles"] + acc["not_relevant_articles"] == n
     return acc
 
 
-def write_outputs(result: StudyResult, config: StudyConfig, read: ReadResult, decisions: list[Relevance],
-                  topic_evidence: list[dict[str, Any]], started: str) -> dict[str, Any]:
+def write_outputs(result: StudyResult, config: StudyConfig, run: RunDir, summary: dict[str, Any],
+                  started: str) -> dict[str, Any]:
     """Write the report folder (evidence files, tables, ``index.html``, figures) and return the run
-    record (inputs with their sha256, git state, libraries) the manifest repeats."""
+    record (inputs with their sha256, git state, libraries) the manifest repeats. ``rejects.jsonl`` was
+    written while reading; the per-shard evidence files and the sentence table are joined shard by shard."""
     from secframing.study.report import write_report
 
     out = result.out
     (out / "tables").mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / "rejects.jsonl", (rej.to_dict() for rej in read.rejects))
-    write_jsonl(out / "relevance.jsonl", (rel.to_dict() for rel in decisions))
-    write_jsonl(out / "topics.jsonl", topic_evidence)
+    n = summary["shards"]
+    for kind in ("relevance", "topics"):
+        _join_files(iter_parts(run, f"{kind}.jsonl", n), out / f"{kind}.jsonl")
+    _write_sentence_tables(run, n, out / "tables")
     reg = result.regression
     assert reg is not None
-    _write_tables(out, {"articles": result.articles, "sentences": result.sentences, "aggregates": result.aggregates,
+    _write_tables(out, {"articles": result.articles, "aggregates": result.aggregates,
                         "sentiment": result.sentiment, "contrasts": result.contrasts, "regression": reg.table,
                         "praise": result.praise})
     write_json(out / "regression.json", {"fitted": reg.fitted, "reason": reg.reason, **reg.info})
     write_json(out / "accounting.json", result.accounting)
-    inputs = [read.source] if read.source else []
+    inputs = sources_of(summary)
     for info in result.models.values():
         inputs += info.files
     inputs += [file_info(p) for p in dict.fromkeys((config.relevance.lexicon, config.topics.lexicon,
                                                      config.praise.lexicon))]
-    run = {"inputs": inputs, "git": git_state(), "libraries": library_versions(), "started": started}
-    write_report(out, config, result, run)
-    return run
+    record = {"inputs": inputs, "git": git_state(), "libraries": library_versions(), "started": started}
+    write_report(out, config, result, record)
+    return record
+
+
+def _join_files(parts: Iterator[Path], dest: Path) -> None:
+    with open(dest, "wb") as fh:
+        for part in parts:
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, fh)
+
+
+def _write_sentence_tables(run: RunDir, n_shards: int, folder: Path) -> None:
+    """``sentences.parquet`` and ``sentences.csv`` written shard by shard (never the whole table at once)."""
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema(SENTENCE_COLUMNS)
+    with pq.ParquetWriter(folder / "sentences.parquet", schema) as writer, \
+            open(folder / "sentences.csv", "w", encoding="utf-8", newline="") as csv_out:
+        header = True
+        for part in iter_parts(run, "sentences.parquet", n_shards):
+            table = pq.read_table(part, schema=schema)
+            writer.write_table(table)
+            _flat(arrow_to_frame(table)).to_csv(csv_out, index=False, header=header)
+            header = False
+        if header:  # no shard: the header alone
+            pd.DataFrame(columns=SENTENCE_COLUMNS).to_csv(csv_out, index=False)
 
 
 def write_manifest(result: StudyResult, config: StudyConfig, run: dict[str, Any]) -> None:
@@ -401,6 +320,7 @@ def write_manifest(result: StudyResult, config: StudyConfig, run: dict[str, Any]
     models, timings = result.models, result.timings
     manifest = build_manifest("study", config, run["inputs"], run["started"], timings["total"], {
         "accounting": result.accounting, "timings": {k: round(v, 3) for k, v in timings.items()},
+        "shards": result.shards, "engine": dataclasses.asdict(config.engine),
         "model": {"backend": models["framing"].meta.get("backend"), "created": models["framing"].meta.get("created")},
         "sentiment_model": ({"backend": models["sentiment"].meta.get("backend"),
                              "created": models["sentiment"].meta.get("created")} if "sentiment" in models
@@ -431,13 +351,18 @@ def _load_model_info(role: str, path: str, labels: tuple[str, ...], correction: 
     return ModelInfo(role, path, meta, metrics, card, profile, note, files)
 
 
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with list cells joined with ``|`` (for CSV)."""
+    flat = df.copy()
+    for col in flat.columns:
+        if flat[col].map(lambda v: isinstance(v, list)).any():
+            flat[col] = flat[col].map(lambda v: "|".join(map(str, v)) if isinstance(v, list) else v)
+    return flat
+
+
 def _write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> None:
     """CSV (lists joined with ``|``) and Parquet copies of every table."""
     folder = out / "tables"
     for name, df in tables.items():
-        flat = df.copy()
-        for col in flat.columns:
-            if flat[col].map(lambda v: isinstance(v, list)).any():
-                flat[col] = flat[col].map(lambda v: "|".join(map(str, v)) if isinstance(v, list) else v)
-        flat.to_csv(folder / f"{name}.csv", index=False)
+        _flat(df).to_csv(folder / f"{name}.csv", index=False)
         df.to_parquet(folder / f"{name}.parquet", index=False)

@@ -213,7 +213,7 @@ def findings(result: Any, topic_names: dict[str, dict[str, str]],
                   f"{est(s['negative_adjusted'], s['negative_adjusted_ci_low'], s['negative_adjusted_ci_high'])}) of {s['n_sentences']} sentences."
                   + _recall_caveat(result)})
 
-    sents = result.sentences
+    sents = result.sentence_stats
     if len(sents):
         promo = sents[sents["label"] == "promotional"]
         counts = {d: int(promo["devices"].map(lambda ds, d=d: d in ds).sum()) for d in DEVICES}
@@ -286,7 +286,7 @@ def write_report(out: Path, config: Any, result: Any, run: dict[str, Any]) -> Pa
     """Write ``index.html`` and the PNG figures into ``out``."""
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
-    agg, articles, sentences = result.aggregates, result.articles, result.sentences
+    agg, articles, sentences = result.aggregates, result.articles, result.sentence_stats
     tagger = TopicTagger(config.topics)
     finder = MentionFinder(config.praise)
     topic_keys = sorted(set(agg.loc[agg["group_by"] == "topic", "group"])) if len(agg) else []
@@ -339,7 +339,9 @@ def write_report(out: Path, config: Any, result: Any, run: dict[str, Any]) -> Pa
         r["name"] = topic_names.get(r["group"], {"ar": r["group"], "en": r["group"]})
 
     shown = _pick_articles(articles, config.report.max_articles)
-    sent_by_article = {k: g.sort_values("sentence").to_dict("records") for k, g in sentences.groupby("article_id")} if len(sentences) else {}
+    shown_sents = result.sentences_of(shown["article_id"].tolist())  # the text of the shown articles only
+    sent_by_article = {k: g.sort_values("sentence").to_dict("records")
+                       for k, g in shown_sents.groupby("article_id")} if len(shown_sents) else {}
     browser = []
     for art in shown.to_dict("records"):
         sents = sent_by_article.get(art["article_id"], [])
