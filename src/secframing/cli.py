@@ -150,17 +150,21 @@ def study(
 @app.command()
 def predict(
     model: Path = typer.Option(..., help="Model directory (e.g. models/default)."),
-    input: Path = typer.Option(..., "--input", help="JSONL, CSV or TSV file, one sentence a row."),
+    input: str = typer.Option(..., "--input", help="JSONL, CSV, TSV or Parquet file (plain or .gz, .bz2, .xz, "
+                                                  ".zst), a folder or glob of such shards, or hf:NAME[:SPLIT]; "
+                                                  "one sentence a row."),
     output: Path = typer.Option(..., help="Output JSONL: id, label, score, probs, devices per input row."),
     id_field: str = typer.Option("id", help="Column holding the row id."),
     text_field: str = typer.Option("text", help="Column holding the sentence."),
     fmt: str | None = typer.Option(None, "--format", help="Force the input format: jsonl, csv, tsv."),
     encoding: str | None = typer.Option(None, help="Input encoding when not UTF-8."),
+    quiet: bool = typer.Option(False, help="No progress (a bar on a terminal, a line every "
+                                           "SECFRAMING_PROGRESS_INTERVAL seconds elsewhere)."),
 ) -> None:
     """Label sentences; unreadable rows go to OUTPUT.rejects.jsonl with their reason."""
     from secframing.predict import predict_file
 
-    s = predict_file(model, input, output, id_field, text_field, fmt, encoding)
+    s = predict_file(model, input, output, id_field, text_field, fmt, encoding, progress=not quiet)
     typer.echo(f"{s.predicted} of {s.rows} rows predicted -> {s.output}; {s.rejected} rejected -> {s.rejects}")
 
 

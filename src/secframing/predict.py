@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from secframing.io.readers import echo_input, iter_records
+from secframing.io.readers import Row, Source, echo_input, expand_sources, iter_source
 from secframing.io.schema import RowError
 from secframing.models.base import SentenceModel, load_model
+from secframing.progress import Progress
 
 BATCH = 512
 
@@ -30,18 +32,29 @@ def rejects_path(output: str | Path) -> Path:
     return output.with_name(output.name + ".rejects.jsonl")
 
 
+def _rows(sources: list[Source], fmt: str | None, encoding: str | None) -> Iterator[tuple[Source, Row]]:
+    for src in sources:
+        for row in iter_source(src, fmt, encoding):
+            yield src, row
+
+
 def predict_file(model: SentenceModel | str | Path, input_path: str | Path, output: str | Path,
                  id_field: str = "id", text_field: str = "text", fmt: str | None = None,
-                 encoding: str | None = None) -> PredictSummary:
-    """Predict every readable row of a JSONL/CSV/TSV file (one sentence a row) into a JSONL file.
+                 encoding: str | None = None, progress: bool = False) -> PredictSummary:
+    """Predict every readable row of the input (one sentence a row) into a JSONL file, streaming.
 
+    The input is a JSONL/CSV/TSV/Parquet file, plain or compressed, a folder or glob of such shards
+    (read in path order) or an ``hf:`` dataset (see :func:`~secframing.io.readers.expand_sources`).
     Output rows keep the input order and carry ``id``, ``label``, ``score`` (probability of the label),
     ``probs`` and ``devices``. Rows without usable text go to ``<output>.rejects.jsonl`` with their line,
-    id (if any), reason and the input line. Raises ``InputFileError`` when the file cannot be read at all.
+    file (with several inputs), id (if any), reason and the input line. Raises ``InputFileError`` when
+    the input cannot be read at all.
     """
     # the first record before the model: an unreadable file fails at once (loading a model takes seconds)
     # and leaves no half-written output behind
-    records = iter_records(input_path, fmt, encoding)
+    sources = expand_sources(input_path)
+    many = len(sources) > 1
+    records = _rows(sources, fmt, encoding)
     first = list(itertools.islice(records, 1))
     if not isinstance(model, SentenceModel):
         model = load_model(model)
@@ -60,8 +73,10 @@ def predict_file(model: SentenceModel | str | Path, input_path: str | Path, outp
                 n_pred += 1
             pending.clear()
 
-        for line, raw, record in itertools.chain(first, records):
+        bar = Progress("predicting", unit="rows", enabled=progress)
+        for src, (line, raw, record) in itertools.chain(first, records):
             n_rows += 1
+            bar.update()
             rid = record.get(id_field) if isinstance(record, dict) else None
             reason = None
             if isinstance(record, RowError):
@@ -76,12 +91,14 @@ def predict_file(model: SentenceModel | str | Path, input_path: str | Path, outp
                 elif not text.strip():
                     reason = f"empty field {text_field!r}"
             if reason is not None:
-                rej.write(json.dumps({"line": line, "id": rid, "reason": reason, "input": echo_input(raw)},
+                where = {"file": src.name} if many else {}
+                rej.write(json.dumps({"line": line, **where, "id": rid, "reason": reason, "input": echo_input(raw)},
                                      ensure_ascii=False, default=str) + "\n")
                 n_rej += 1
                 continue
-            pending.append((rid if rid is not None else line, text))
+            pending.append((rid if rid is not None else (f"{src.stem}:{line}" if many else line), text))
             if len(pending) >= BATCH:
                 flush()
         flush()
+        bar.close()
     return PredictSummary(n_rows, n_pred, n_rej, output, rej_path)

@@ -456,6 +456,8 @@ def expand_sources(spec: str | Path) -> list[Source]:
         root = Path(text.split("*")[0].split("?")[0].split("[")[0] or ".")
         root = root if root.is_dir() else root.parent
         return [Source(str(p), p, _relative_stem(p, root)) for p in files]
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
     return [Source(text, path, source_stem(path))]
 
 

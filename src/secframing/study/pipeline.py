@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from secframing.labels import FRAMING_LABELS, SENTIMENT_LABELS
+from secframing.models.base import ModelLoadError
 from secframing.manifest import (
     FileInfo,
     build_manifest,
@@ -53,6 +54,7 @@ from secframing.study.process import (  # noqa: F401 - the table layouts, import
     ARTICLE_COLUMNS,
     SENTENCE_COLUMNS,
     SENTIMENT_COLUMNS,
+    ArticleProcessor,
     _article_row,
     arrow_schema,
     arrow_to_frame,
@@ -154,13 +156,15 @@ def run_study(config: StudyConfig, progress: bool = False, resume: bool = False)
     steps; ``resume`` keeps the finished shards of an interrupted run of the same config and corpus."""
     started, t0 = now_iso(), time.perf_counter()
     timings: dict[str, float] = {}
+    # the models first: a broken model directory fails before any work (the Ray actors load their own)
+    processor = ArticleProcessor(config) if config.engine.kind == "local" else None
     infos, sentiment_note = load_model_infos(config)
     run = RunDir(config.out)
     resumed = prepare(run, config, resume)
     with _timed(timings, "read"):
         summary = split_input(run, config, progress)
     with _timed(timings, "select_segment_classify"):
-        work = process_shards(run, config, summary, progress)
+        work = process_shards(run, config, summary, progress, processor)
     work["resumed"] = resumed
     with _timed(timings, "merge"):
         articles = _concat(run, "articles.parquet", summary["shards"], ARTICLE_COLUMNS)
@@ -190,6 +194,9 @@ def load_model_infos(config: StudyConfig) -> tuple[dict[str, ModelInfo], str | N
     """The infos (meta, metrics, card, error profile) of the framing and, where its directory exists,
     the sentiment model, and why there is no sentiment model if there is none. The models themselves
     load where the shards are processed."""
+    if not (Path(config.model) / "model.json").is_file():
+        raise ModelLoadError(f"{config.model}: model directory not found" if not Path(config.model).is_dir()
+                             else f"{config.model}: not a model directory (no model.json)")
     info = {"framing": _load_model_info("framing", config.model, FRAMING_LABELS, config.correction)}
     if not Path(config.sentiment_model).is_dir():
         return info, (f"sentiment unavailable: no model directory at {config.sentiment_model} "

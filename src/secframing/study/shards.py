@@ -243,14 +243,15 @@ def _run_ray(run: RunDir, config: StudyConfig, pending: list[int], bar: Progress
         started = True
     import logging
 
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # its per-dataset INFO lines; our own progress shows
     try:
         ctx = ray.data.DataContext.get_current()
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # its per-dataset INFO lines: our progress shows
         ctx.enable_progress_bars = False
         ctx.execution_options.preserve_order = False
         ds = ray.data.from_items([{"shard": k} for k in pending], override_num_blocks=len(pending))
         gpus = {"num_gpus": eng.gpus_per_worker} if eng.gpus_per_worker else {}
-        out = ds.map_batches(ShardWorker, batch_size=1, concurrency=min(eng.workers, len(pending)), num_cpus=1,
+        pool = ray.data.ActorPoolStrategy(size=min(eng.workers, len(pending)))
+        out = ds.map_batches(ShardWorker, batch_size=1, compute=pool, num_cpus=1,
                              fn_constructor_kwargs={"config": _absolute(config), "out": str(run.out.resolve()),
                                                     "threads": eng.threads_per_worker},
                              **gpus)
