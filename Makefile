@@ -10,7 +10,7 @@ OUT ?= reports/study
 MODEL ?=
 STUDY_ARGS ?=
 
-.PHONY: study lint test models results eval clean-venv help
+.PHONY: study lint test models results eval benchmarks clean-venv help
 
 help:
 	@echo "make study [CORPUS=path OUT=dir MODEL=dir]  run the framing study (default: bundled demo corpus -> reports/study/;"
@@ -19,6 +19,7 @@ help:
 	@echo "make models                       rebuild models/default, models/sentiment and models/fast (framing_default, sentiment_layered, framing_fast)"
 	@echo "make results                      run every configs/experiments/*.toml into runs/ and regenerate models/RESULTS.md"
 	@echo "make eval                         segmentation and relevance scores against data/eval (needs ../shared)"
+	@echo "make benchmarks                   predict and study speed and memory (1x/10x corpus, Ray) -> docs/benchmarks.md (needs ../shared)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,10 @@ models: $(VENV)/.app
 
 results: $(VENV)/.app
 	$(BIN)/secframing experiments run --configs configs/experiments --runs runs --output models/RESULTS.md
+
+# one run, on this machine, with a plain scikit-learn pipeline as the floor (about 25 minutes here)
+benchmarks: $(VENV)/.dev
+	$(BIN)/python benchmarks/bench_archive.py --output docs/benchmarks.md
 
 eval: $(VENV)/.app
 	$(BIN)/secframing eval segmentation

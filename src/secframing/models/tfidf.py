@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from secframing.labels import DEVICES, FRAMING_LABELS
+from secframing.models import fasthash
 from secframing.models.base import Prediction, SentenceModel
 from secframing.models.devices import DevicesHead
 from secframing.models.io import dump_skops, load_skops
@@ -99,7 +100,7 @@ class TfidfModel(SentenceModel):
             raise RuntimeError("model is not fitted")
         if not texts:
             return []
-        proba = self.pipeline.predict_proba(list(texts))
+        proba = fasthash.predict_proba(self.pipeline, texts)  # pipeline.predict_proba, hashing compiled
         return self.predictions_from_proba(proba, list(self.pipeline.classes_))
 
     def save_files(self, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
@@ -164,7 +165,7 @@ class TfidfMultiLabel(DevicesHead):
             raise RuntimeError("model is not fitted")
         if not len(texts):
             return np.zeros((0, len(self.labels)))
-        per_label = self.pipeline.predict_proba(list(texts))  # one (n, 2) array per device
+        per_label = fasthash.predict_proba(self.pipeline, texts)  # one (n, 2) array per device
         return np.column_stack([p[:, 1] if p.shape[1] == 2 else np.zeros(len(texts)) for p in per_label])
 
     def predict_sets(self, texts: Sequence[str]) -> list[tuple[str, ...]]:

@@ -33,7 +33,7 @@ class EngineConfig:
     gpus_per_worker: float = 0.0
     """GPUs each Ray actor asks for; a transformer model (``device = "auto"``) then runs on its GPU."""
     threads_per_worker: int = 0
-    """torch threads per Ray actor (0: one per CPU the actor holds)."""
+    """torch threads per Ray actor (0: one, the CPU each actor asks Ray for)."""
     keep_input_shards: bool = False
     """Keep ``shards/input/`` (the validated articles) after a finished run; by default only the per-shard
     tables and the record of finished shards stay."""

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,11 +173,13 @@ class ShardWorker:
 
     def process(self, k: int) -> dict[str, Any]:
         """Compute shard ``k`` and write its tables, the done marker last; returns the marker."""
+        t0 = time.time()
         articles = read_articles_parquet(self.run.input_part(k))
         tables = self.processor.process(articles)
         write_shard(self.run, k, tables)
         marker = {"shard": k, "articles": len(articles), "relevant": int(tables.articles["relevant"].sum()),
-                  "sentences": len(tables.sentences), "finished": now_iso(), "pid": os.getpid()}
+                  "sentences": len(tables.sentences), "started_unix": round(t0, 3),
+                  "finished_unix": round(time.time(), 3), "pid": os.getpid()}
         _write_json(self.run.part(k, "done.json"), marker)
         return marker
 
@@ -253,7 +256,7 @@ def _run_ray(run: RunDir, config: StudyConfig, pending: list[int], bar: Progress
         pool = ray.data.ActorPoolStrategy(size=min(eng.workers, len(pending)))
         out = ds.map_batches(ShardWorker, batch_size=1, compute=pool, num_cpus=1,
                              fn_constructor_kwargs={"config": _absolute(config), "out": str(run.out.resolve()),
-                                                    "threads": eng.threads_per_worker},
+                                                    "threads": eng.threads_per_worker or 1},
                              **gpus)
         for row in out.iter_rows():
             bar.update(int(row["articles"]))
