@@ -21,6 +21,7 @@ git. Measured here, never asserted in tests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -50,10 +51,8 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]
             procs = [root, *root.children(recursive=True)]
             rss = 0
             for p in procs:
-                try:
+                with contextlib.suppress(psutil.Error):  # a child that just ended
                     rss += p.memory_info().rss
-                except psutil.Error:
-                    pass
             peak = max(peak, rss)
         except psutil.Error:
             pass

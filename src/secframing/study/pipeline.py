@@ -30,7 +30,6 @@ from typing import Any
 import pandas as pd
 
 from secframing.labels import FRAMING_LABELS, SENTIMENT_LABELS
-from secframing.models.base import ModelLoadError
 from secframing.manifest import (
     FileInfo,
     build_manifest,
@@ -40,6 +39,7 @@ from secframing.manifest import (
     now_iso,
     write_json,
 )
+from secframing.models.base import ModelLoadError
 from secframing.study.analysis import RegressionResult
 from secframing.study.config import (  # noqa: F401 - the study's config classes, importable from here
     CompareConfig,
