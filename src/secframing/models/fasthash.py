@@ -16,23 +16,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from secframing.text.normalize import normalize
 
+try:  # compiled on first call and cached on disk beside this file; without numba, scikit-learn does it all
+    import numba
 
-@lru_cache(maxsize=1)
+    _njit: Any = numba.njit(cache=True, nogil=True)
+except ImportError:  # pragma: no cover - numba is a core dependency
+    numba = None
+    _njit = None
+
+
 def _kernel() -> Any:
-    """The compiled kernel, or None without numba (compiled once per process, cached on disk)."""
-    try:
-        import numba
-    except ImportError:
-        return None
+    """The compiled kernels (char_wb, word, to_csr), or None without numba."""
+    return None if numba is None else (char_wb, word, to_csr)
 
-    @numba.njit(cache=True, nogil=True)
+
+if numba is not None:
+
+    @_njit
     def murmur(buf: Any, start: int, end: int) -> int:
         """MurmurHash3 x86_32 (seed 0) of ``buf[start:end]``, as a signed 32-bit value."""
         mask = np.uint64(0xFFFFFFFF)
@@ -73,7 +79,7 @@ def _kernel() -> Any:
             signed -= 4294967296
         return signed
 
-    @numba.njit(cache=True, nogil=True)
+    @_njit
     def char_wb(buf: Any, starts: Any, doc_words: Any, min_n: int, max_n: int, n_features: int) -> Any:
         """Column index and row of every char_wb n-gram. ``buf`` is the UTF-8 of the documents' padded
         words one after the other (" w1  w2 ..."), ``starts`` the byte offset of each character."""
@@ -119,7 +125,7 @@ def _kernel() -> Any:
                 w += 1
         return rows, cols
 
-    @numba.njit(cache=True, nogil=True)
+    @_njit
     def word(buf: Any, min_n: int, max_n: int, n_features: int, n_docs: int) -> Any:
         """Column index and row of every word n-gram of ``buf``: documents end with a newline byte and
         their tokens are separated by one space, so the bytes of an n-gram are one slice of ``buf``."""
@@ -163,7 +169,7 @@ def _kernel() -> Any:
                 pos += 1
         return rows, cols
 
-    @numba.njit(cache=True, nogil=True)
+    @_njit
     def to_csr(rows: Any, cols: Any, n_docs: int, n_features: int) -> Any:
         """Canonical CSR arrays (indices sorted within a row, duplicates counted) of row-grouped pairs."""
         indptr = np.zeros(n_docs + 1, dtype=np.int64)
@@ -189,8 +195,6 @@ def _kernel() -> Any:
                 pos += 1
             indptr[d + 1] = pos
         return indptr, indices[:pos], data[:pos]
-
-    return char_wb, word, to_csr
 
 
 def char_wb_counts(texts: Sequence[str], min_n: int, max_n: int, n_features: int) -> Any | None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
+import math
 import os
 import shutil
 import time
@@ -239,13 +241,11 @@ def _run_ray(run: RunDir, config: StudyConfig, pending: list[int], bar: Progress
     eng = config.engine
     started = False
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = ({"address": eng.address} if eng.address else
-                                  {"num_cpus": eng.workers, "num_gpus": int(eng.gpus_per_worker * eng.workers + 0.999)
-                                   if eng.gpus_per_worker else None, "include_dashboard": False})
+        kwargs: dict[str, Any] = {"address": eng.address} if eng.address else {
+            "num_cpus": eng.workers, "include_dashboard": False,
+            "num_gpus": math.ceil(eng.gpus_per_worker * eng.workers) if eng.gpus_per_worker else None}
         ray.init(log_to_driver=False, logging_level="ERROR", configure_logging=True, **kwargs)
         started = True
-    import logging
-
     try:
         ctx = ray.data.DataContext.get_current()
         logging.getLogger("ray.data").setLevel(logging.ERROR)  # its per-dataset INFO lines: our progress shows
