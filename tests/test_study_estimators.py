@@ -192,3 +192,21 @@ def test_bootstrap_settings_are_validated():
     with pytest.raises(ValueError, match="between 0.5 and 1"):
         BootstrapConfig(200, 0, 1.5)
     assert BootstrapConfig(200, 3).seed == 3
+
+
+def test_bootstrap_batches_shrink_on_big_inputs_without_changing_the_intervals(monkeypatch):
+    """The resample batch adapts to the data size (flat memory on archives); the draws, and so the
+    intervals, are the same whatever the batch."""
+    from secframing.study import estimators
+    from secframing.study.estimators import BootstrapConfig
+
+    rng = np.random.default_rng(0)
+    data = (rng.poisson(3.0, 2000).astype(float), rng.poisson(5.0, 2000).astype(float))
+    boot = BootstrapConfig(n_resamples=400, seed=7)
+    stat = lambda a, b, axis=-1: a.sum(axis=axis) / (a.sum(axis=axis) + b.sum(axis=axis))  # noqa: E731
+    full = estimators._intervals(data, stat, boot, paired=True)
+    assert estimators._batch(data) == 500
+    monkeypatch.setattr(estimators, "RESAMPLE_BUDGET", 4000 * 37)
+    assert estimators._batch(data) == 37
+    small = estimators._intervals(data, stat, boot, paired=True)
+    assert np.allclose(full, small, rtol=0, atol=1e-12)

@@ -173,6 +173,17 @@ def share_of(dist: np.ndarray, spec: ShareSpec) -> np.ndarray:
         return (dist @ spec.num_mask) / den
 
 
+RESAMPLE_BUDGET = 20_000_000
+"""Values one batch of bootstrap resamples may hold (160 MB of float64): on an archive of millions of
+articles the batch shrinks, so memory stays flat instead of growing with resamples × articles."""
+
+
+def _batch(data: tuple[np.ndarray, ...]) -> int:
+    """Resamples per batch: 500, or fewer where 500 copies of ``data`` would pass the budget."""
+    size = sum(np.asarray(d).size for d in data)
+    return max(1, min(500, RESAMPLE_BUDGET // max(size, 1)))
+
+
 def _intervals(data: tuple[np.ndarray, ...], statistic: Any, boot: BootstrapConfig, paired: bool) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap intervals of a (vector-valued) statistic; one row per output."""
     with warnings.catch_warnings():
@@ -180,7 +191,7 @@ def _intervals(data: tuple[np.ndarray, ...], statistic: Any, boot: BootstrapConf
         # a degenerate bootstrap distribution; its interval is reported as that single value below
         warnings.simplefilter("ignore")
         res = bootstrap(data, statistic, paired=paired, vectorized=True, n_resamples=boot.n_resamples,
-                        confidence_level=boot.confidence, method="percentile", batch=500,
+                        confidence_level=boot.confidence, method="percentile", batch=_batch(data),
                         random_state=np.random.default_rng(boot.seed))
     lo = np.atleast_1d(np.asarray(res.confidence_interval.low, dtype=float)).copy()
     hi = np.atleast_1d(np.asarray(res.confidence_interval.high, dtype=float)).copy()
