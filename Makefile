@@ -25,9 +25,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=24"
 
-# the app includes the transformer extra: the shipped models are fine-tuned encoders (CPU torch, pinned)
+# the app includes the transformer extra (the transformer backend: CPU torch, pinned) and Ray (--engine ray)
 $(VENV)/.app: $(BIN)/python pyproject.toml requirements/constraints.txt
-	$(PIP) install -q -c requirements/constraints.txt -e ".[transformer]"
+	$(PIP) install -q -c requirements/constraints.txt -e ".[transformer,ray]"
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.app

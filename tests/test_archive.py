@@ -268,3 +268,23 @@ def test_ray_with_two_workers_writes_the_same_study(whole, tmp_path):
     _same_tables(whole.out, res.out)
     pids = {json.loads(p.read_text())["pid"] for p in (res.out / "shards" / "output").glob("*.done.json")}
     assert len(pids) == 2 and os.getpid() not in pids  # two actors did the work, not the driver
+
+
+def test_reading_progress_counts_bytes_of_the_files_with_an_eta(tmp_path):
+    from secframing.io.readers import ArticleStream
+
+    rows = [article(i, text=f"{AR_FACTUAL} {i}") for i in range(1, 300)]
+    plain = write_jsonl(tmp_path / "c.jsonl", rows)
+    packed = _compress(plain, "gzip")
+    for path in (plain, packed):
+        stream = ArticleStream(path)
+        seen = []
+        stream.on_row = lambda s=stream, seen=seen: seen.append(s.position.bytes_read())
+        assert len([a for a in stream]) == 299
+        assert stream.position.total == path.stat().st_size and stream.position.done == path.stat().st_size
+        assert seen == sorted(seen) and 0 < seen[0] <= seen[-1] <= path.stat().st_size
+    log = io.StringIO()
+    with Progress("reading", total=2_500_000, interval=0, stream=log, unit_bytes=True) as bar:
+        bar.update(1_250_000)
+    assert log.getvalue().splitlines()[-1].startswith("reading: 1.2/2.5 MB (50%)")
+    assert "MB/s" in log.getvalue() and "ETA" in log.getvalue()

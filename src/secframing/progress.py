@@ -38,8 +38,10 @@ class Progress:
     """
 
     def __init__(self, desc: str, total: int | None = None, unit: str = "it", enabled: bool = True,
-                 interval: float | None = None, stream: IO[str] | None = None):
+                 interval: float | None = None, stream: IO[str] | None = None, unit_bytes: bool = False):
         self.desc, self.total, self.unit, self.enabled = desc, total, unit, enabled
+        self.unit_bytes = unit_bytes
+        """Counts are bytes: shown in MB (the log line) or scaled units (the bar)."""
         self.interval = _interval() if interval is None else interval
         self.stream = stream or sys.stderr
         self.n = 0
@@ -48,7 +50,8 @@ class Progress:
         if enabled and _isatty(self.stream):
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=desc, unit="B" if unit_bytes else unit, unit_scale=unit_bytes,
+                             file=self.stream, dynamic_ncols=True)
 
     def update(self, n: int = 1) -> None:
         self.n += n
@@ -65,13 +68,18 @@ class Progress:
     def line(self, now: float | None = None) -> str:
         """The log line: count, rate and (with a total) percentage and ETA."""
         elapsed = max((now or time.monotonic()) - self._t0, 1e-9)
-        rate = self.n / elapsed
+        def shown(count: float) -> str:  # MB with one decimal for bytes, whole counts otherwise
+            return f"{count / 1e6:,.1f}" if self.unit_bytes else f"{int(count):,}"
+
+        unit = "MB" if self.unit_bytes else self.unit
+        rate = self.n / elapsed / (1e6 if self.unit_bytes else 1.0)
+        n = shown(self.n)
         if self.total:
-            eta = (self.total - self.n) / rate if rate > 0 else float("inf")
+            eta = (self.total - self.n) / (self.n / elapsed) if self.n > 0 else float("inf")
             eta_s = format_duration(eta) if eta != float("inf") else "?"
-            return (f"{self.desc}: {self.n:,}/{self.total:,} {self.unit} ({100 * self.n / self.total:.0f}%), "
-                    f"{rate:,.1f} {self.unit}/s, elapsed {format_duration(elapsed)}, ETA {eta_s}")
-        return f"{self.desc}: {self.n:,} {self.unit}, {rate:,.1f} {self.unit}/s, elapsed {format_duration(elapsed)}"
+            return (f"{self.desc}: {n}/{shown(self.total)} {unit} ({100 * self.n / self.total:.0f}%), "
+                    f"{rate:,.1f} {unit}/s, elapsed {format_duration(elapsed)}, ETA {eta_s}")
+        return f"{self.desc}: {n} {unit}, {rate:,.1f} {unit}/s, elapsed {format_duration(elapsed)}"
 
     def _log(self, now: float) -> None:
         print(self.line(now), file=self.stream, flush=True)

@@ -93,30 +93,69 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     return kind
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """The file as a binary stream, decompressed on the fly by its suffix."""
+@dataclass
+class ReadPosition:
+    """How far reading has got in bytes of the input files (compressed bytes for a compressed file),
+    for a progress ETA: ``total`` is their summed size (None when unknown, e.g. a dataset)."""
+
+    total: int | None = None
+    done: int = 0
+    """Bytes of the files already finished."""
+    raw: Any = None
+    """The open file of the one being read (its ``tell()`` is the position)."""
+
+    def bytes_read(self) -> int:
+        try:
+            here = self.raw.tell() if self.raw is not None and not self.raw.closed else 0
+        except (OSError, ValueError):
+            here = 0
+        return self.done + here
+
+
+def open_binary(path: Path, where: ReadPosition | None = None) -> IO[bytes]:
+    """The file as a binary stream, decompressed on the fly by its suffix; with ``where``, its underlying
+    file is recorded there so that the bytes read can be followed."""
     try:
         kind = compression(path)
+        raw = open(path, "rb")  # returned to the caller (inside the decompressor), who closes it
         if kind == "gzip":
-            return gzip.open(path, "rb")
-        if kind == "bz2":
-            return bz2.open(path, "rb")
-        if kind == "xz":
-            return lzma.open(path, "rb")
-        raw = open(path, "rb")  # returned to the caller, who closes it
-        if kind == "zstd":
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")
+        elif kind == "bz2":
+            stream = bz2.BZ2File(raw, "rb")
+        elif kind == "xz":
+            stream = lzma.LZMAFile(raw, "rb")
+        elif kind == "zstd":
             try:
                 import zstandard
             except ImportError:  # pragma: no cover - zstandard is a core dependency
                 raise InputFileError(f"{path}: reading .zst needs the zstandard package") from None
-            return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
-        return raw
+            stream = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+        else:
+            stream = raw
+        if where is not None:
+            where.raw = raw
+        return stream if stream is raw or kind == "zstd" else _ClosingBoth(stream, raw)
     except FileNotFoundError:
         raise InputFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputFileError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+class _ClosingBoth(io.BufferedReader):
+    """A decompressing stream that also closes the file it reads from (``GzipFile``, ``BZ2File`` and
+    ``LZMAFile`` leave a file object they were given open)."""
+
+    def __init__(self, stream: Any, raw: IO[bytes]):
+        super().__init__(stream)
+        self._raw_file = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw_file.close()
 
 
 _STREAM_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, lzma.LZMAError)
@@ -157,7 +196,7 @@ def _guess_encoding(data: bytes) -> str:
 Line = tuple[int, "str | None", bytes]
 
 
-def iter_lines(path: str | Path, encoding: str | None = None) -> Iterator[Line]:
+def iter_lines(path: str | Path, encoding: str | None = None, where: ReadPosition | None = None) -> Iterator[Line]:
     """Numbered lines of a text file (plain or compressed), decoded one by one without reading the file
     into memory; undecodable lines come back as ``None``.
 
@@ -171,7 +210,7 @@ def iter_lines(path: str | Path, encoding: str | None = None) -> Iterator[Line]:
             codecs.lookup(encoding)
         except LookupError:
             raise InputFileError(f"{path}: unknown encoding {encoding!r}") from None
-    stream = open_binary(path)
+    stream = open_binary(path, where)
     with stream:
         lines = _binary_lines(path, stream)
         try:
@@ -282,8 +321,8 @@ def _iter_json_array(path: Path, lines: list[Line]) -> Iterator[Row]:
             yield i, echo_input(record), RowError(f"item {i} is a JSON {type(record).__name__}, not an object")
 
 
-def _iter_jsonl(path: Path, encoding: str | None) -> Iterator[Row]:
-    lines = iter_lines(path, encoding)
+def _iter_jsonl(path: Path, encoding: str | None, where: ReadPosition | None = None) -> Iterator[Row]:
+    lines = iter_lines(path, encoding, where)
     started = False
     for no, line, raw in lines:
         if not started and line is not None and line.strip():
@@ -308,7 +347,8 @@ def _iter_jsonl(path: Path, encoding: str | None) -> Iterator[Row]:
         yield no, line, record
 
 
-def _iter_delimited(path: Path, encoding: str | None, delimiter: str, quoting: int) -> Iterator[Row]:
+def _iter_delimited(path: Path, encoding: str | None, delimiter: str, quoting: int,
+                    where: ReadPosition | None = None) -> Iterator[Row]:
     """CSV/TSV rows as a stream; a quoted field may span lines, and ``line`` is where its row starts."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     # the csv module reads the decodable lines; undecodable ones are rejected one by one and left out.
@@ -317,7 +357,7 @@ def _iter_delimited(path: Path, encoding: str | None, delimiter: str, quoting: i
     undecodable: list[Row] = []
 
     def good_lines() -> Iterator[str]:
-        for no, line, raw in iter_lines(path, encoding):
+        for no, line, raw in iter_lines(path, encoding, where):
             if line is None:
                 undecodable.append((no, echo_input(raw), RowError("line is not valid UTF-8")))
                 continue
@@ -380,7 +420,8 @@ def _iter_parquet(path: Path) -> Iterator[Row]:
             yield no, echo_input(record), record
 
 
-def iter_records(path: str | Path, fmt: str | None = None, encoding: str | None = None) -> Iterator[Row]:
+def iter_records(path: str | Path, fmt: str | None = None, encoding: str | None = None,
+                 where: ReadPosition | None = None) -> Iterator[Row]:
     """Yield ``(line, raw_text, record | RowError)`` for every row of a JSONL/CSV/TSV/Parquet file, plain
     or compressed (``.gz``, ``.bz2``, ``.xz``, ``.zst``), streaming.
 
@@ -396,11 +437,11 @@ def iter_records(path: str | Path, fmt: str | None = None, encoding: str | None 
         raise InputFileError(f"{path}: no such file")
     try:
         if kind == "jsonl":
-            yield from _iter_jsonl(path, encoding)
+            yield from _iter_jsonl(path, encoding, where)
         elif kind == "csv":
-            yield from _iter_delimited(path, encoding, ",", csv.QUOTE_MINIMAL)
+            yield from _iter_delimited(path, encoding, ",", csv.QUOTE_MINIMAL, where)
         elif kind == "tsv":
-            yield from _iter_delimited(path, encoding, "\t", csv.QUOTE_NONE)
+            yield from _iter_delimited(path, encoding, "\t", csv.QUOTE_NONE, where)
         elif kind == "parquet":
             yield from _iter_parquet(path)
         else:
@@ -469,11 +510,12 @@ def _relative_stem(path: Path, root: Path) -> str:
     return (rel.parent / source_stem(rel)).as_posix()
 
 
-def iter_source(source: Source, fmt: str | None = None, encoding: str | None = None) -> Iterator[Row]:
+def iter_source(source: Source, fmt: str | None = None, encoding: str | None = None,
+                where: ReadPosition | None = None) -> Iterator[Row]:
     """The rows of one source (see :func:`iter_records`); a dataset's ``line`` is its row number."""
     if source.hf is None:
         assert source.path is not None
-        yield from iter_records(source.path, fmt, encoding)
+        yield from iter_records(source.path, fmt, encoding, where)
         return
     for no, row in enumerate(_open_dataset(source), 1):
         yield no, echo_input(row), dict(row)
@@ -539,6 +581,9 @@ class ArticleStream:
         self.inputs = expand_sources(spec)
         self.sources: list[FileInfo] = []
         self.n_rows = 0
+        sizes = [src.path.stat().st_size if src.path is not None else None for src in self.inputs]
+        self.position = ReadPosition(None if None in sizes else sum(s or 0 for s in sizes))
+        """Bytes read so far of the input files, and their total (for an ETA)."""
 
     def __iter__(self) -> Iterator[Article | Reject]:
         rules = self.rules
@@ -546,9 +591,10 @@ class ArticleStream:
         seen_text: dict[tuple[str, bytes], tuple[str, str, int]] = {}
         self.sources, self.n_rows = [], 0
         many = len(self.inputs) > 1
+        self.position.done = 0
         for src in self.inputs:
             n = 0
-            for no, raw, record in iter_source(src, self.fmt, self.encoding):
+            for no, raw, record in iter_source(src, self.fmt, self.encoding, self.position):
                 n += 1
                 self.n_rows += 1
                 if self.on_row is not None:
@@ -581,6 +627,9 @@ class ArticleStream:
                 seen_text.setdefault(key, (art.id, src.name, no))
                 yield art
             self.sources.append(source_info(src, n, self.fmt))
+            self.position.raw = None
+            if src.path is not None:
+                self.position.done += src.path.stat().st_size
 
 
 def _where(source: str, line: int, many: bool) -> str:

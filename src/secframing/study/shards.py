@@ -129,8 +129,23 @@ def split_input(run: RunDir, config: StudyConfig, show: bool = False) -> dict[st
     for stale in run.input.glob("part-*.parquet"):  # an interrupted split restarts from the first row
         stale.unlink()
     size = config.engine.shard_size
-    bar = Progress("reading", unit="rows", enabled=show)
-    stream = ArticleStream(config.corpus, config.rules, config.format, config.encoding, on_row=lambda: bar.update())
+    stream = ArticleStream(config.corpus, config.rules, config.format, config.encoding)
+    pos = stream.position
+    # files: bytes read of their summed size (compressed bytes for compressed files), with an ETA;
+    # a dataset: rows, without one
+    bar = (Progress("reading", total=pos.total, enabled=show, unit_bytes=True) if pos.total
+           else Progress("reading", unit="rows", enabled=show))
+    seen = [0]
+
+    def on_row() -> None:
+        if not pos.total:
+            bar.update()
+            return
+        here = pos.bytes_read()
+        bar.update(here - seen[0])
+        seen[0] = here
+
+    stream.on_row = on_row
     n_articles = n_rejects = n_shards = 0
     buffer: list[Article] = []
     rejects = run.out / "rejects.jsonl"
