@@ -57,3 +57,17 @@ def test_without_the_kernels_scikit_learn_does_it(monkeypatch, real_sentences):
     union = model.framing.pipeline.named_steps["features"]
     monkeypatch.setattr(fasthash, "_kernel", lambda: None)
     _same(union.transform(real_sentences[:50]), fasthash.features(union, real_sentences[:50]))
+
+
+def test_a_kernel_that_cannot_run_hands_over_to_scikit_learn_with_one_warning(monkeypatch, real_sentences):
+    model = load_model(REPO_ROOT / "models" / "fast")
+    union = model.framing.pipeline.named_steps["features"]
+
+    def broken(vec, normed):
+        raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setattr(fasthash, "_compiled_counts", broken)
+    monkeypatch.setattr(fasthash, "_FAILED", False)
+    with pytest.warns(RuntimeWarning, match="scikit-learn computes the features"):
+        got = fasthash.features(union, real_sentences[:40])
+    _same(union.transform(real_sentences[:40]), got)

@@ -15,6 +15,7 @@ scikit-learn.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -263,6 +264,23 @@ def _compiled_counts(vec: Any, normed: list[str]) -> Any | None:
     return None
 
 
+def _safe_counts(vec: Any, normed: list[str]) -> Any | None:
+    """:func:`_compiled_counts`, or None (scikit-learn takes over, with the same numbers) if numba cannot
+    compile or cache here, e.g. in a read-only install without a writable cache directory."""
+    try:
+        return _compiled_counts(vec, normed)
+    except Exception as exc:  # numba's errors have no common base class worth naming
+        global _FAILED
+        if not _FAILED:
+            warnings.warn(f"compiled n-gram hashing unavailable ({type(exc).__name__}: {exc}); "
+                          "scikit-learn computes the features (same values, slower)", RuntimeWarning, stacklevel=3)
+            _FAILED = True
+        return None
+
+
+_FAILED = False
+
+
 def features(union: Any, texts: Sequence[str]) -> Any:
     """``union.transform(texts)`` for a fitted ``FeatureUnion``, char_wb hashing branches compiled."""
     import scipy.sparse as sp
@@ -275,7 +293,7 @@ def features(union: Any, texts: Sequence[str]) -> Any:
     normed = [normalize(t) for t in texts]  # once for every branch
     for _, branch in union.transformer_list:
         compiled = type(branch) is Pipeline and [n for n, _ in branch.steps] == ["hash", "tfidf"]
-        counts = _compiled_counts(branch.named_steps["hash"], normed) if compiled else None
+        counts = _safe_counts(branch.named_steps["hash"], normed) if compiled else None
         blocks.append(branch.transform(list(texts)) if counts is None else branch.named_steps["tfidf"].transform(counts))
     return sp.hstack(blocks, format="csr")  # CSR blocks side by side directly: the same matrix, no COO detour
 
