@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gzip
 import json
 import os
@@ -184,8 +185,6 @@ def transformer_for_timing(work: Path) -> Path:
     from secframing.models.transformer import TransformerModel
 
     cfg = load_config(ExperimentConfig, REPO / "configs/experiments/framing_transformer.toml")
-    import dataclasses
-
     tcfg = dataclasses.replace(cfg.model.transformer, epochs=1.0, early_stopping_patience=0)
     train = load_task(TaskSpec("framing")).train.sample(96, random_state=0)
     model = TransformerModel(tcfg, seed=0).fit(train["text"].tolist(), train["label"].tolist())

@@ -18,7 +18,7 @@ from typing import Literal
 import pandas as pd
 
 from secframing.io.cache import FileStampedCache
-from secframing.io.readers import InputFileError, ReadResult, decode_lines, read_articles
+from secframing.io.readers import InputFileError, ReadResult, iter_lines, read_articles
 from secframing.io.schema import Article, ArticleRules
 from secframing.manifest import file_info
 from secframing.paths import shared_dir
@@ -63,8 +63,7 @@ def read_txt_article(path: str | Path, outlet: str = "seed", id_prefix: str = "s
     """A plain-text article file. The whole file is the text (headline and byline lines included)
     so that offsets into it are offsets into the file."""
     path = Path(path)
-    lines, _ = decode_lines(path)
-    if any(line is None for _, line, _ in lines):
+    if any(line is None for _, line, _ in iter_lines(path)):
         raise InputFileError(f"{path}: not valid UTF-8")
     text = path.read_text(encoding="utf-8")
     if not text.strip():

@@ -223,7 +223,7 @@ def iter_lines(path: str | Path, encoding: str | None = None, where: ReadPositio
         elif enc is None and first.startswith(b"\xef\xbb\xbf"):
             enc = "utf-8-sig"
         if enc and enc.lower().replace("_", "-") in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
-            yield from _wide_lines(path, enc)
+            yield from _wide_lines(path, enc, where)
             return
         enc = enc or "utf-8"
         codec = "utf-8" if enc == "utf-8-sig" else enc
@@ -276,9 +276,9 @@ def _check_head(path: Path, head: list[Line], bad: int, encoding: str | None) ->
         )
 
 
-def _wide_lines(path: Path, enc: str) -> Iterator[Line]:
-    """Lines of a UTF-16/32 file, decoded as a stream."""
-    with open_binary(path) as stream:
+def _wide_lines(path: Path, enc: str, where: ReadPosition | None) -> Iterator[Line]:
+    """Lines of a UTF-16/32 file, decoded as a stream (opened afresh: the byte-level first line is no line)."""
+    with open_binary(path, where) as stream:
         text = io.TextIOWrapper(stream, encoding=enc, newline=None)
         try:
             for no, line in enumerate(text, 1):
@@ -286,12 +286,6 @@ def _wide_lines(path: Path, enc: str) -> Iterator[Line]:
                 yield no, line, line.encode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputFileError(f"{path}: not valid {enc}: {exc.reason}") from None
-
-
-def decode_lines(path: Path, encoding: str | None = None) -> tuple[list[Line], str]:
-    """All lines of a (small) text file at once, and the encoding used; see :func:`iter_lines`."""
-    lines = list(iter_lines(path, encoding))
-    return lines, encoding or "utf-8"
 
 
 def echo_input(raw: Any) -> str:
@@ -553,7 +547,8 @@ def _only_split(source: Source, splits: list[str]) -> str:
 
 
 def source_info(source: Source, rows: int, fmt: str | None = None) -> FileInfo:
-    """What the manifest records of a source: path, sha256, bytes and rows (a dataset: its fingerprint)."""
+    """What the manifest records of a source: path, sha256, bytes and rows (a dataset: its name and rows
+    only, no hash)."""
     if source.path is not None:
         return file_info(source.path, rows=rows, format=detect_format(source.path, fmt))
     return FileInfo(source.name, "", 0, rows, "datasets")
@@ -581,8 +576,8 @@ class ArticleStream:
         self.inputs = expand_sources(spec)
         self.sources: list[FileInfo] = []
         self.n_rows = 0
-        sizes = [src.path.stat().st_size if src.path is not None else None for src in self.inputs]
-        self.position = ReadPosition(None if None in sizes else sum(s or 0 for s in sizes))
+        self._sizes = [src.path.stat().st_size if src.path is not None else None for src in self.inputs]
+        self.position = ReadPosition(None if None in self._sizes else sum(s or 0 for s in self._sizes))
         """Bytes read so far of the input files, and their total (for an ETA)."""
 
     def __iter__(self) -> Iterator[Article | Reject]:
@@ -592,7 +587,7 @@ class ArticleStream:
         self.sources, self.n_rows = [], 0
         many = len(self.inputs) > 1
         self.position.done = 0
-        for src in self.inputs:
+        for src, size in zip(self.inputs, self._sizes, strict=True):
             n = 0
             for no, raw, record in iter_source(src, self.fmt, self.encoding, self.position):
                 n += 1
@@ -628,8 +623,7 @@ class ArticleStream:
                 yield art
             self.sources.append(source_info(src, n, self.fmt))
             self.position.raw = None
-            if src.path is not None:
-                self.position.done += src.path.stat().st_size
+            self.position.done += size or 0
 
 
 def _where(source: str, line: int, many: bool) -> str:

@@ -219,7 +219,7 @@ def char_wb_counts(texts: Sequence[str], min_n: int, max_n: int, n_features: int
     starts = np.flatnonzero((buf & 0xC0) != 0x80)
     starts = np.append(starts, buf.shape[0]).astype(np.int64)
     rows, cols = char_wb(buf, starts, np.asarray(doc_words, dtype=np.int64), min_n, max_n, n_features)
-    return _csr(to_csr(rows, cols, len(texts), n_features), len(texts), n_features)
+    return _csr(to_csr, rows, cols, len(texts), n_features)
 
 
 def word_counts(texts: Sequence[str], pattern: re.Pattern[str], min_n: int, max_n: int,
@@ -232,13 +232,14 @@ def word_counts(texts: Sequence[str], pattern: re.Pattern[str], min_n: int, max_
     joined = "".join(" ".join(pattern.findall(t)) + "\n" for t in texts)
     buf = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
     rows, cols = word(buf, min_n, max_n, n_features, len(texts))
-    return _csr(to_csr(rows, cols, len(texts), n_features), len(texts), n_features)
+    return _csr(to_csr, rows, cols, len(texts), n_features)
 
 
-def _csr(arrays: Any, n_rows: int, n_features: int) -> Any:
+def _csr(to_csr: Any, rows: Any, cols: Any, n_rows: int, n_features: int) -> Any:
+    """The count matrix of the kernels' (row, column) pairs."""
     import scipy.sparse as sp
 
-    indptr, indices, data = arrays
+    indptr, indices, data = to_csr(rows, cols, n_rows, n_features)
     # canonical already (sorted indices, no duplicates): what FeatureHasher's sum_duplicates leaves
     X = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
     X.has_sorted_indices = True
@@ -282,7 +283,8 @@ _FAILED = False
 
 
 def features(union: Any, texts: Sequence[str]) -> Any:
-    """``union.transform(texts)`` for a fitted ``FeatureUnion``, char_wb hashing branches compiled."""
+    """``union.transform(texts)`` for a fitted ``FeatureUnion``, its char_wb and word hashing branches
+    compiled (the others, and everything without numba, by scikit-learn)."""
     import scipy.sparse as sp
     from sklearn.pipeline import FeatureUnion, Pipeline
 

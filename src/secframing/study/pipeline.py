@@ -39,7 +39,7 @@ from secframing.manifest import (
     now_iso,
     write_json,
 )
-from secframing.models.base import ModelLoadError
+from secframing.models.io import read_model_meta
 from secframing.study.analysis import RegressionResult
 from secframing.study.config import (  # noqa: F401 - the study's config classes, importable from here
     CompareConfig,
@@ -58,6 +58,7 @@ from secframing.study.process import (  # noqa: F401 - the table layouts, import
     _article_row,
     arrow_schema,
     arrow_to_frame,
+    missing_sentiment,
 )
 from secframing.study.shards import (
     RunDir,
@@ -168,7 +169,7 @@ def run_study(config: StudyConfig, progress: bool = False, resume: bool = False)
     work["resumed"] = resumed
     with _timed(timings, "merge"):
         articles = _concat(run, "articles.parquet", summary["shards"], ARTICLE_COLUMNS)
-        stats = _concat(run, "sentences.parquet", summary["shards"], SENTENCE_COLUMNS, STAT_COLUMNS)
+        stats = merge_sentences(run, summary["shards"], Path(config.out) / "tables")
     finder = MentionFinder(config.praise)
     with _timed(timings, "aggregate"):
         est = estimate_groups(articles, stats, config, infos, finder)
@@ -194,26 +195,43 @@ def load_model_infos(config: StudyConfig) -> tuple[dict[str, ModelInfo], str | N
     """The infos (meta, metrics, card, error profile) of the framing and, where its directory exists,
     the sentiment model, and why there is no sentiment model if there is none. The models themselves
     load where the shards are processed."""
-    if not (Path(config.model) / "model.json").is_file():
-        raise ModelLoadError(f"{config.model}: model directory not found" if not Path(config.model).is_dir()
-                             else f"{config.model}: not a model directory (no model.json)")
     info = {"framing": _load_model_info("framing", config.model, FRAMING_LABELS, config.correction)}
-    if not Path(config.sentiment_model).is_dir():
-        return info, (f"sentiment unavailable: no model directory at {config.sentiment_model} "
-                      "(build it with `make models`: configs/experiments/sentiment_layered.toml)")
+    note = missing_sentiment(config)
+    if note:
+        return info, note
     info["sentiment"] = _load_model_info("sentiment", config.sentiment_model, SENTIMENT_LABELS, config.correction)
     return info, None
 
 
-def _concat(run: RunDir, kind: str, n_shards: int, columns: list[str], keep: list[str] | None = None) -> pd.DataFrame:
-    """One table from the shards' Parquet files (only the ``keep`` columns)."""
+def _concat(run: RunDir, kind: str, n_shards: int, columns: list[str]) -> pd.DataFrame:
+    """One table from the shards' Parquet files."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = arrow_schema(columns)
-    parts = [pq.read_table(p, schema=schema, columns=keep) for p in iter_parts(run, kind, n_shards)]
-    table = pa.concat_tables(parts) if parts else schema.empty_table().select(keep or columns)
-    return arrow_to_frame(table)
+    parts = [pq.read_table(p, schema=schema) for p in iter_parts(run, kind, n_shards)]
+    return arrow_to_frame(pa.concat_tables(parts) if parts else schema.empty_table())
+
+
+def merge_sentences(run: RunDir, n_shards: int, folder: Path) -> pd.DataFrame:
+    """One pass over the sentence shards: ``tables/sentences.parquet`` and ``.csv`` written shard by shard
+    (never the whole table at once), and the text-free :data:`STAT_COLUMNS` table returned."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    schema = arrow_schema(SENTENCE_COLUMNS)
+    stats = []
+    with pq.ParquetWriter(folder / "sentences.parquet", schema) as writer, \
+            open(folder / "sentences.csv", "w", encoding="utf-8", newline="") as csv_out:
+        for k, part in enumerate(iter_parts(run, "sentences.parquet", n_shards)):
+            table = pq.read_table(part, schema=schema)
+            writer.write_table(table)
+            _flat(arrow_to_frame(table)).to_csv(csv_out, index=False, header=k == 0)
+            stats.append(table.select(STAT_COLUMNS))
+        if not stats:  # no shard: the header alone
+            pd.DataFrame(columns=SENTENCE_COLUMNS).to_csv(csv_out, index=False)
+    return arrow_to_frame(pa.concat_tables(stats) if stats else schema.empty_table().select(STAT_COLUMNS))
 
 
 def estimate_groups(articles: pd.DataFrame, sentences: pd.DataFrame, config: StudyConfig,
@@ -272,7 +290,8 @@ def write_outputs(result: StudyResult, config: StudyConfig, run: RunDir, summary
                   started: str) -> dict[str, Any]:
     """Write the report folder (evidence files, tables, ``index.html``, figures) and return the run
     record (inputs with their sha256, git state, libraries) the manifest repeats. ``rejects.jsonl`` was
-    written while reading; the per-shard evidence files and the sentence table are joined shard by shard."""
+    written while reading and ``tables/sentences.*`` while merging; the per-shard evidence files are
+    joined here."""
     from secframing.study.report import write_report
 
     out = result.out
@@ -280,7 +299,6 @@ def write_outputs(result: StudyResult, config: StudyConfig, run: RunDir, summary
     n = summary["shards"]
     for kind in ("relevance", "topics"):
         _join_files(iter_parts(run, f"{kind}.jsonl", n), out / f"{kind}.jsonl")
-    _write_sentence_tables(run, n, out / "tables")
     reg = result.regression
     assert reg is not None
     _write_tables(out, {"articles": result.articles, "aggregates": result.aggregates,
@@ -305,23 +323,6 @@ def _join_files(parts: Iterator[Path], dest: Path) -> None:
                 shutil.copyfileobj(src, fh)
 
 
-def _write_sentence_tables(run: RunDir, n_shards: int, folder: Path) -> None:
-    """``sentences.parquet`` and ``sentences.csv`` written shard by shard (never the whole table at once)."""
-    import pyarrow.parquet as pq
-
-    schema = arrow_schema(SENTENCE_COLUMNS)
-    with pq.ParquetWriter(folder / "sentences.parquet", schema) as writer, \
-            open(folder / "sentences.csv", "w", encoding="utf-8", newline="") as csv_out:
-        header = True
-        for part in iter_parts(run, "sentences.parquet", n_shards):
-            table = pq.read_table(part, schema=schema)
-            writer.write_table(table)
-            _flat(arrow_to_frame(table)).to_csv(csv_out, index=False, header=header)
-            header = False
-        if header:  # no shard: the header alone
-            pd.DataFrame(columns=SENTENCE_COLUMNS).to_csv(csv_out, index=False)
-
-
 def write_manifest(result: StudyResult, config: StudyConfig, run: dict[str, Any]) -> None:
     """``manifest.json``: resolved config, inputs, accounting, timings and the models used."""
     models, timings = result.models, result.timings
@@ -339,7 +340,7 @@ def write_manifest(result: StudyResult, config: StudyConfig, run: dict[str, Any]
 def _load_model_info(role: str, path: str, labels: tuple[str, ...], correction: CorrectionConfig) -> ModelInfo:
     """Meta, metrics, card and error profile of a model directory (the model itself is loaded apart)."""
     d = Path(path)
-    meta = json.loads((d / "model.json").read_text(encoding="utf-8"))
+    meta = read_model_meta(d)  # checked (format, labels, file hashes): a broken directory fails here, early
     metrics_path = d / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
     card = (d / "README.md").read_text(encoding="utf-8") if (d / "README.md").exists() else None

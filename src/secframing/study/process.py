@@ -79,20 +79,25 @@ def arrow_to_frame(table: Any) -> pd.DataFrame:
 
 @dataclass
 class SentenceModels:
-    """The framing model and the sentiment model (or why there is none)."""
+    """The framing model and the sentiment model (None: see :func:`missing_sentiment`)."""
 
     framing: SentenceModel
     sentiment: SentenceModel | None
-    sentiment_note: str | None = None
+
+
+def missing_sentiment(config: StudyConfig) -> str | None:
+    """Why the study runs without sentiment (no ``sentiment_model`` directory), or None."""
+    if Path(config.sentiment_model).is_dir():
+        return None
+    return (f"sentiment unavailable: no model directory at {config.sentiment_model} "
+            "(build it with `make models`: configs/experiments/sentiment_layered.toml)")
 
 
 def load_sentence_models(config: StudyConfig) -> SentenceModels:
     """Load the framing model and, where its directory exists, the sentiment model."""
     framing = load_model(config.model)
-    if not Path(config.sentiment_model).is_dir():
-        return SentenceModels(framing, None,
-                              f"sentiment unavailable: no model directory at {config.sentiment_model} "
-                              "(build it with `make models`: configs/experiments/sentiment_layered.toml)")
+    if missing_sentiment(config):
+        return SentenceModels(framing, None)
     sentiment = load_model(config.sentiment_model)  # a broken model directory is an error, not a skip
     if tuple(getattr(sentiment, "labels", ())) != SENTIMENT_LABELS:
         raise ModelLoadError(f"{config.sentiment_model}: labels {list(sentiment.labels)} are not the "

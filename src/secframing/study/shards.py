@@ -133,19 +133,12 @@ def split_input(run: RunDir, config: StudyConfig, show: bool = False) -> dict[st
     pos = stream.position
     # files: bytes read of their summed size (compressed bytes for compressed files), with an ETA;
     # a dataset: rows, without one
-    bar = (Progress("reading", total=pos.total, enabled=show, unit_bytes=True) if pos.total
-           else Progress("reading", unit="rows", enabled=show))
-    seen = [0]
-
-    def on_row() -> None:
-        if not pos.total:
-            bar.update()
-            return
-        here = pos.bytes_read()
-        bar.update(here - seen[0])
-        seen[0] = here
-
-    stream.on_row = on_row
+    if pos.total:
+        bar = Progress("reading", total=pos.total, enabled=show, unit_bytes=True)
+        stream.on_row = lambda: bar.update(pos.bytes_read() - bar.n)  # bar.n: the bytes shown so far
+    else:
+        bar = Progress("reading", unit="rows", enabled=show)
+        stream.on_row = bar.update
     n_articles = n_rejects = n_shards = 0
     buffer: list[Article] = []
     rejects = run.out / "rejects.jsonl"
