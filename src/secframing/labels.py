@@ -41,6 +41,12 @@ SUBJECTIVITY_LABELS: tuple[str, ...] = ("OBJ", "SUBJ")
 PERSUASION_LABELS: tuple[str, ...] = ("false", "true")
 """ArAIEval 2023 task 1A: does the text use at least one persuasion technique."""
 
+NO_TECHNIQUE = "no_technique"
+PERSUASION_COARSE_LABELS: tuple[str, ...] = ("Call", "Distraction", "Justification", "Manipulative_Wording",
+                                             "Reputation", "Simplification", NO_TECHNIQUE)
+"""ArMPro's coarse persuasion classes (the names of its fine-to-coarse mapping), multi-label; a text with
+none of the six has the dataset's own ``no_technique``, which excludes the others."""
+
 TASK_LABELS: dict[str, tuple[str, ...]] = {
     "framing": FRAMING_LABELS,
     "devices": DEVICES,
@@ -48,7 +54,12 @@ TASK_LABELS: dict[str, tuple[str, ...]] = {
     "subjectivity": SUBJECTIVITY_LABELS,
     "persuasion": PERSUASION_LABELS,
     "mac_sentiment": SENTIMENT_LABELS,
+    "persuasion_coarse": PERSUASION_COARSE_LABELS,
 }
+
+MULTILABEL_TASKS: dict[str, str | None] = {"devices": None, "persuasion_coarse": NO_TECHNIQUE}
+"""Tasks whose items carry a set of labels -> the label that stands for the empty set (None: the set may
+stay empty)."""
 
 
 class LabelSetError(ValueError):

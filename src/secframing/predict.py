@@ -46,7 +46,7 @@ def predict_file(model: SentenceModel | str | Path, input_path: str | Path, outp
     The input is a JSONL/CSV/TSV/Parquet file, plain or compressed, a folder or glob of such shards
     (read in path order) or an ``hf:`` dataset (see :func:`~secframing.io.readers.expand_sources`).
     Output rows keep the input order and carry ``id``, ``label``, ``score`` (probability of the label),
-    ``probs`` and ``devices``. Rows without usable text go to ``<output>.rejects.jsonl`` with their line,
+    ``probs`` and ``devices`` (and ``labels``, the predicted set, for a multi-label model). Rows without usable text go to ``<output>.rejects.jsonl`` with their line,
     file (with several inputs), id (if any), reason and the input line. Raises ``InputFileError`` when
     the input cannot be read at all.
     """
@@ -68,8 +68,11 @@ def predict_file(model: SentenceModel | str | Path, input_path: str | Path, outp
         def flush() -> None:
             nonlocal n_pred
             for (rid, _), pred in zip(pending, model.predict_many([t for _, t in pending])):
-                out.write(json.dumps({"id": rid, "label": pred.label, "score": round(pred.score, 6),
-                                      "probs": pred.probs, "devices": list(pred.devices)}, ensure_ascii=False) + "\n")
+                row = {"id": rid, "label": pred.label, "score": round(pred.score, 6), "probs": pred.probs,
+                       "devices": list(pred.devices)}
+                if pred.labels:  # a multi-label model's set (its probs are per label and need not sum to 1)
+                    row["labels"] = list(pred.labels)
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 n_pred += 1
             pending.clear()
 

@@ -21,7 +21,7 @@ from secframing.models.tfidf import TfidfConfig
 from secframing.models.transformer import TransformerConfig
 from secframing.paths import DEFAULT_MODEL_DIR, SYNTHETIC_SETS
 
-Task = Literal["framing", "sentiment", "subjectivity", "persuasion", "mac_sentiment"]
+Task = Literal["framing", "sentiment", "subjectivity", "persuasion", "mac_sentiment", "persuasion_coarse"]
 Backend = Literal["lexicon", "tfidf", "embeddings", "transformer", "ensemble", "layered", "student"]
 Learner = Literal["tfidf", "embeddings", "transformer"]
 
@@ -32,7 +32,7 @@ class DataConfig:
 
     task: Task = "framing"
     """framing, sentiment (in-domain gold), or an external benchmark: subjectivity (ThatiAR), persuasion
-    (ArAIEval 2023 1A), mac_sentiment (MAC tweets)."""
+    (ArAIEval 2023 1A), mac_sentiment (MAC tweets), persuasion_coarse (ArMPro coarse classes, multi-label)."""
     synthetic_weight: float = 0.0
     """Weight of each synthetic training sentence (in-domain tasks; 0 = not used)."""
     transfer: tuple[str, ...] = ()

@@ -65,6 +65,31 @@ def multilabel_report(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence
     }
 
 
+def multilabel_classification_report(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]],
+                                     labels: Sequence[str], n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """A multi-label task's scores: macro-F1 over the labels (the headline) and micro-F1, each with a
+    percentile bootstrap CI over items, and per-label precision/recall/F1/support (``per_class``)."""
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    mlb = MultiLabelBinarizer(classes=list(labels))
+    t, p = mlb.fit_transform([list(x) for x in y_true]), mlb.transform([list(x) for x in y_pred])
+    rep = multilabel_report(y_true, y_pred, labels)
+    out: dict[str, Any] = {"n": len(t), "macro_f1": rep["macro_f1"], "micro_f1": rep["micro_f1"]}
+    for average in ("macro", "micro"):
+        ci: list[float | None] = [None, None]
+        if len(t) >= 2 and n_resamples > 0:
+            res = bootstrap((np.arange(len(t)),),
+                            lambda i, a=average: f1_score(t[i], p[i], average=a, zero_division=0),
+                            vectorized=False, n_resamples=n_resamples, confidence_level=0.95,
+                            method="percentile", random_state=np.random.default_rng(seed))
+            ci = [round(float(res.confidence_interval.low), 4), round(float(res.confidence_interval.high), 4)]
+        out[f"{average}_f1_ci95"] = ci
+    out["labels_scored"] = list(labels)
+    out["per_class"] = rep["per_label"]
+    out["bootstrap"] = {"resamples": n_resamples, "seed": seed, "method": "percentile", "unit": "item"}
+    return out
+
+
 def expected_calibration_error(y_true: Sequence[str], probs: Sequence[dict[str, float]], n_bins: int = 10) -> float:
     """ECE of the top-label probability (equal-width bins), the usual calibration summary.
 
@@ -80,4 +105,23 @@ def expected_calibration_error(y_true: Sequence[str], probs: Sequence[dict[str, 
         mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
         if mask.any():
             ece += mask.mean() * abs(conf[mask].mean() - correct[mask].mean())
+    return round(float(ece), 4)
+
+
+def multilabel_ece(y_true: Sequence[Sequence[str]], probs: Sequence[dict[str, float]], labels: Sequence[str],
+                   n_bins: int = 10) -> float:
+    """ECE of a multi-label model's per-label probabilities: every (item, label) pair is one binary
+    forecast, binned by its probability (equal-width bins).
+
+    >>> multilabel_ece([["a"]], [{"a": 1.0, "b": 0.0}], ["a", "b"])
+    0.0
+    """
+    p = np.array([[row[lab] for lab in labels] for row in probs], dtype=float).ravel()
+    y = np.array([[lab in set(gold) for lab in labels] for gold in y_true], dtype=float).ravel()
+    edges = np.linspace(0, 1, n_bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (p > lo) & (p <= hi) if lo > 0 else (p >= lo) & (p <= hi)
+        if mask.any():
+            ece += mask.mean() * abs(p[mask].mean() - y[mask].mean())
     return round(float(ece), 4)

@@ -35,6 +35,8 @@ from secframing.experiments.metrics import (
     classification_report,
     expected_calibration_error,
     macro_f1,
+    multilabel_classification_report,
+    multilabel_ece,
     multilabel_report,
 )
 from secframing.experiments.tasks import IN_DOMAIN, TaskData, TaskSpec, describe, load_task
@@ -46,7 +48,7 @@ from secframing.experiments.transfer import (
     slice_report,
     split_slices,
 )
-from secframing.labels import DEVICES, FRAMING_LABELS
+from secframing.labels import DEVICES, FRAMING_LABELS, MULTILABEL_TASKS
 from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, write_json
 from secframing.models.base import ModelLoadError, Prediction, SentenceModel, load_model
 from secframing.models.devices import DevicesHead, WithDevices
@@ -75,8 +77,14 @@ def _write_predictions(path: Path, df: Any, preds: list[Prediction], label_col: 
             rid = getattr(row, "id", None)
             fh.write(json.dumps({"id": None if rid is None else str(rid),
                                  "text_sha1": hashlib.sha1(row.text.encode("utf-8")).hexdigest(),
-                                 "gold": getattr(row, label_col), "label": p.label, "score": p.score,
-                                 "probs": p.probs, "devices": list(p.devices)}, ensure_ascii=False) + "\n")
+                                 "gold": _jsonable(getattr(row, label_col)), "label": p.label, "score": p.score,
+                                 "probs": p.probs, "devices": list(p.devices),
+                                 **({"labels": list(p.labels)} if p.labels else {})}, ensure_ascii=False) + "\n")
+
+
+def _jsonable(gold: Any) -> Any:
+    """A gold label, or a multi-label item's label set as a list."""
+    return gold if isinstance(gold, str) else list(gold)
 
 
 def _data_inputs(data: TaskData | None) -> list[FileInfo]:
@@ -101,6 +109,10 @@ def _data_inputs(data: TaskData | None) -> list[FileInfo]:
 def _tfidf(cfg: ExperimentConfig, labels: tuple[str, ...], seed: int) -> SentenceModel:
     from secframing.models.tfidf import TfidfModel
 
+    if cfg.data.task in MULTILABEL_TASKS:
+        from secframing.models.multilabel import MultiLabelModel
+
+        return MultiLabelModel.tfidf(cfg.data.task, cfg.model.tfidf, seed)
     return TfidfModel(cfg.model.tfidf, labels, cfg.data.task, seed)
 
 
@@ -174,8 +186,20 @@ def fit_learner(cfg: ExperimentConfig, data: TaskData, seed: int, n: int = 0) ->
     if cfg.model.backend == "student":
         return fit_student(cfg, dataclasses.replace(data, train=train), seed)
     model = build_learner(cfg, data.labels, seed)
-    dev = {"dev": (data.dev["text"].tolist(), data.dev["label"].tolist())} if model.uses_dev_in_fit else {}
-    return model.fit(train["text"].tolist(), train["label"].tolist(), train["weight"].tolist(), **dev)
+    col = _label_col(data)
+    dev = {"dev": (data.dev["text"].tolist(), data.dev[col].tolist())} if model.uses_dev_in_fit else {}
+    return model.fit(train["text"].tolist(), train[col].tolist(), train["weight"].tolist(), **dev)
+
+
+def _label_col(data: TaskData) -> str:
+    return "labels" if data.multilabel else "label"
+
+
+def dev_score(data: TaskData, gold: list[Any], preds: list[Prediction]) -> float:
+    """The dev macro-F1 seeds are compared on: over the classes, or over the labels of a multi-label task."""
+    if data.multilabel:
+        return multilabel_report([list(g) for g in gold], [list(p.labels) for p in preds], data.labels)["macro_f1"]
+    return macro_f1(gold, [p.label for p in preds], data.labels)
 
 
 def fit_student(cfg: ExperimentConfig, data: TaskData, seed: int) -> SentenceModel:
@@ -224,13 +248,14 @@ def fit_best_of_seeds(cfg: ExperimentConfig, data: TaskData) -> SeedSelection:
     wins ties)."""
     best: SentenceModel | None = None
     best_f1, per_seed, scores = -1.0, [], []
-    dev_texts, dev_gold = data.dev["text"].tolist(), data.dev["label"].tolist()
+    dev_texts, dev_gold = data.dev["text"].tolist(), data.dev[_label_col(data)].tolist()
     by_transfer = cfg.training.select_on == "transfer" and data.task in SLICE_TASKS and "article_id" in data.dev
     for seed in cfg.training.seeds:
         candidate = fit_learner(cfg, data, seed)
         tuned = candidate.tune(dev_texts, dev_gold)
-        dev_pred = candidate.predict(dev_texts)
-        score = macro_f1(dev_gold, dev_pred, data.labels)
+        dev_full = candidate.predict_many(dev_texts)
+        dev_pred = [p.label for p in dev_full]
+        score = dev_score(data, dev_gold, dev_full)
         scores.append(score)
         row: dict[str, Any] = {"seed": seed, "dev_macro_f1": round(score, 4), **({"tuned_on_dev": tuned} if tuned else {})}
         key = round(score, 4)
@@ -253,6 +278,9 @@ def learning_curve(cfg: ExperimentConfig, data: TaskData, full: list[float] | No
     (mean and spread over the training seeds); sizes beyond the training set are capped. ``full``: the
     per-seed scores of the models already fitted on the whole training set, which are not refitted."""
     points = []
+    if data.multilabel:
+        raise ValueError(f"{cfg.name}: training.learning_curve is not available for the multi-label task {data.task!r}; "
+                         "set learning_curve = []")
     pool = len(data.train) if not cfg.data.max_train else min(cfg.data.max_train, len(data.train))
     sizes = sorted({min(n, pool) if n else pool for n in cfg.training.learning_curve})
     dev_texts, dev_gold = data.dev["text"].tolist(), data.dev["label"].tolist()
@@ -297,8 +325,15 @@ def assemble(cfg: ExperimentConfig, learned: SentenceModel | None, head: Devices
     return WithDevices(model, head) if head is not None else model
 
 
-def _report(gold: list[str], preds: list[Prediction], labels: tuple[str, ...], cfg: ExperimentConfig) -> dict[str, Any]:
+def _report(gold: list[Any], preds: list[Prediction], labels: tuple[str, ...], cfg: ExperimentConfig,
+            multilabel: bool = False) -> dict[str, Any]:
     ev = cfg.evaluation
+    if multilabel:
+        gold_sets = [list(g) for g in gold]
+        rep = multilabel_classification_report(gold_sets, [list(p.labels) for p in preds], labels,
+                                               ev.bootstrap_resamples, ev.bootstrap_seed)
+        rep["ece"] = multilabel_ece(gold_sets, [p.probs for p in preds], labels)
+        return rep
     rep = classification_report(gold, [p.label for p in preds], labels, ev.bootstrap_resamples, ev.bootstrap_seed)
     rep["ece"] = expected_calibration_error(gold, [p.probs for p in preds])
     return rep
@@ -340,7 +375,7 @@ def evaluate(cfg: ExperimentConfig, model: SentenceModel, data: TaskData | None,
             if df is None or (split == "test" and not cfg.evaluation.test):
                 continue
             preds = model.predict_many(df["text"].tolist())
-            metrics[split] = _report(df[label_col].tolist(), preds, data.labels, cfg)
+            metrics[split] = _report(df[label_col].tolist(), preds, data.labels, cfg, data.multilabel)
             _write_predictions(out / f"predictions_{split}.jsonl", df, preds, label_col)
             if slices:
                 metrics.setdefault("transfer", {}).update(split_reports(
@@ -468,7 +503,7 @@ def evaluate_model(config_path: str | Path, model_dir: str | Path, test: bool = 
         if df is None or (split == "test" and not test):
             continue
         preds = model.predict_many(df["text"].tolist())
-        out[split] = _report(df["label"].tolist(), preds, data.labels, cfg)
+        out[split] = _report(df[_label_col(data)].tolist(), preds, data.labels, cfg, data.multilabel)
     return out
 
 

@@ -3,8 +3,10 @@
 In-domain tasks come from the gold annotation (split by article, ``data/splits/gold_v2.json``; ``data.splits = "v1"`` for ``gold_v1.json``):
 ``framing``, ``devices`` (promotional sentences only, multi-label) and ``sentiment``. External tasks keep
 their datasets' own label names: ``subjectivity`` (ThatiAR train/dev), ``persuasion`` (ArAIEval 2023 1A
-train/dev) and ``mac_sentiment`` (MAC's shared 80%, split here by a seeded stratified 80/10/10 since the
-corpus has no official split). Synthetic sentences are added to training only, with their own weight.
+train/dev), ``mac_sentiment`` (MAC's shared 80%, split here by a seeded stratified 80/10/10 since the
+corpus has no official split) and ``persuasion_coarse`` (multi-label: ArMPro's coarse classes, trained on
+ArAIEval 2023 1B train with its techniques mapped to them, selected on 1B dev, tested on ArMPro's shared
+dev split, whose paragraphs come from the same news pool: training items that overlap it are removed). Synthetic sentences are added to training only, with their own weight.
 Framing and sentiment also carry the team-written Darija sets as extra held-out slices
 (``TaskData.slices``: the Darija news set's dev and test splits, the renderings of gold test sentences);
 the news set's train split joins training only with ``darija_weight`` > 0.
@@ -25,7 +27,7 @@ import pandas as pd
 
 from secframing.experiments.transfer import SLICE_TASKS
 from secframing.io.cache import FileStampedCache, copy_frame
-from secframing.labels import TASK_LABELS
+from secframing.labels import MULTILABEL_TASKS, TASK_LABELS
 from secframing.paths import SYNTHETIC_SETS, shared_dir
 from secframing.text.normalize import normalize
 
@@ -33,7 +35,7 @@ IN_DOMAIN = ("framing", "devices", "sentiment")
 UNLABELLED_POOLS = ("corpus", "mac", "darija_train")
 """Unlabelled text a student is distilled on: every sentence of the shared corpus's articles outside the
 gold's dev, test and seed splits; the MAC tweets (Darija and MSA); the Darija news set's train split."""
-EXTERNAL = ("subjectivity", "persuasion", "mac_sentiment")
+EXTERNAL = ("subjectivity", "persuasion", "mac_sentiment", "persuasion_coarse")
 
 TRANSFER_MAPS: dict[tuple[str, str], dict[str, str]] = {
     # MAC's labels are sentiment in general, ours sentiment toward the security institutions: same names,
@@ -289,12 +291,13 @@ def _build_task(spec: TaskSpec) -> TaskData:
         return TaskData(task, labels, multilabel, train, frames["dev"], frames["test"], removed, tuple(sources), slices,
                         pool)
     tr, dv, te, source = _external(task, spec.seed)
-    sources.append(source)
-    frames = [None if df is None else _frame(df, "label", False) for df in (tr, dv, te)]
+    sources.extend(part.strip() for part in source.split(" + "))  # one entry per shared folder: each is hashed
+    multilabel = task in MULTILABEL_TASKS
+    frames = [None if df is None else _frame(df, "labels" if multilabel else "label", multilabel) for df in (tr, dv, te)]
     # repeated texts (MAC has many retweets) would otherwise sit on both sides of a split
     frames[0] = frames[0][~frames[0]["text"].map(normalize).duplicated()].reset_index(drop=True)
     train, removed = leakage_guard(frames[0], frames[1], frames[2])
-    return TaskData(task, labels, False, train, frames[1], frames[2], removed, tuple(sources))
+    return TaskData(task, labels, multilabel, train, frames[1], frames[2], removed, tuple(sources))
 
 
 def _unlabelled(pools: tuple[str, ...], gold_split: dict[str, str]) -> pd.DataFrame:
@@ -357,6 +360,12 @@ def _external(task: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     if task == "persuasion":
         return (adapters.read_araieval("1A", "train"), adapters.read_araieval("1A", "dev"), None,
                 "external/araieval2023_task1")
+    if task == "persuasion_coarse":
+        train, dev = (adapters.coarse_label_sets(adapters.read_araieval("1B", sp), f"task1B_{sp}.jsonl")
+                      for sp in ("train", "dev"))
+        test = adapters.coarse_label_sets(adapters.read_armpro("coarse", "dev"), "ArMPro_coarse_dev_V2.jsonl")
+        return (train, dev, test, "external/araieval2023_task1 (1B, techniques mapped to coarse classes) + "
+                "external/armpro_text (coarse dev V2 as the test set)")
     mac = adapters.read_mac()
     mac = mac[~mac["text"].map(normalize).duplicated()].reset_index(drop=True)
     tr, dv, te = _split_seeded(mac, seed)

@@ -127,6 +127,47 @@ def read_armpro(kind: Literal["binary", "coarse", "multilabel"] = "binary",
     return df.rename(columns={"label": "labels"})
 
 
+def coarse_technique_map() -> dict[str, str]:
+    """ArMPro's fine-grained technique -> coarse class (``fine-grained_to_coarse-grained_mapping.txt``,
+    tab-separated; ``no_technique`` maps to itself)."""
+    path = _shared_file(ARMPRO_DIR / "fine-grained_to_coarse-grained_mapping.txt")
+    out: dict[str, str] = {}
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or not all(x.strip() for x in parts):
+            raise InputFileError(f"{path}: line {no}: expected 'technique<TAB>coarse class', got {line!r}")
+        out[parts[0].strip()] = parts[1].strip()
+    return out
+
+
+def coarse_label_sets(df: pd.DataFrame, path_hint: str, mapping: dict[str, str] | None = None) -> pd.DataFrame:
+    """``df`` with ``labels`` turned into sorted coarse classes: fine technique names are mapped through
+    :func:`coarse_technique_map`, coarse names kept, an empty set becomes ``["no_technique"]``. A name
+    that is neither is an error naming the row."""
+    from secframing.labels import NO_TECHNIQUE, PERSUASION_COARSE_LABELS
+
+    mapping = coarse_technique_map() if mapping is None else mapping
+    known = set(PERSUASION_COARSE_LABELS)
+    sets = []
+    for row_id, labels in zip(df["id"], df["labels"]):
+        if not isinstance(labels, list):
+            raise InputFileError(f"{path_hint}: item {row_id}: field 'labels' is {labels!r}, expected a list")
+        coarse = set()
+        for lab in labels:
+            c = lab if lab in known else mapping.get(lab)
+            if c not in known:
+                raise InputFileError(f"{path_hint}: item {row_id}: unknown persuasion technique {lab!r}")
+            coarse.add(c)
+        if len(coarse) > 1:
+            coarse.discard(NO_TECHNIQUE)
+        sets.append(sorted(coarse) or [NO_TECHNIQUE])
+    out = df.copy()
+    out["labels"] = sets
+    return out
+
+
 def read_mac(include_mixed: bool = False) -> pd.DataFrame:
     """MAC Moroccan tweets: label in {positive, neutral, negative} (``mixed`` dropped unless asked),
     ``variety`` in {standard, dialectal} (the source's typo ``diatectal`` fixed)."""
@@ -181,6 +222,7 @@ def shared_inputs() -> dict[str, Path]:
         **{f"araieval:{t}:{s}": root / ARAIEVAL_DIR / f"task{t}_{s}.jsonl"
            for t in ("1A", "1B") for s in ("train", "dev")},
         **{f"armpro:{k}": root / ARMPRO_DIR / f"ArMPro_{k}_dev_V2.jsonl" for k in ("binary", "coarse", "multilabel")},
+        "armpro:mapping": root / ARMPRO_DIR / "fine-grained_to_coarse-grained_mapping.txt",
         "mac:train": root / MAC_DIR / "MAC_train.csv",
     }
 

@@ -34,6 +34,7 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "devices": ("secframing.models.devices", "WithDevices"),
     "layered_sentiment": ("secframing.models.layered", "LayeredSentimentModel"),
     "student": ("secframing.models.student", "StudentModel"),
+    "multilabel": ("secframing.models.multilabel", "MultiLabelModel"),
 }
 """Saved backend name -> (module, class). A new backend is one module plus one line here; modules are
 imported only when a model of theirs is opened (torch and the sentence encoders are heavy)."""
@@ -48,6 +49,8 @@ class Prediction:
     probs: dict[str, float]
     devices: tuple[str, ...] = ()
     evidence: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    labels: tuple[str, ...] = ()
+    """A multi-label model's predicted set (``label`` is its most probable member); empty otherwise."""
 
     @property
     def score(self) -> float:

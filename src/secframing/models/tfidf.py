@@ -140,8 +140,9 @@ class TfidfMultiLabel(DevicesHead):
     backend = "tfidf_multilabel"
 
     def __init__(self, labels: Sequence[str] = DEVICES, config: TfidfConfig | None = None, threshold: float = 0.5,
-                 seed: int = 0):
+                 seed: int = 0, task: str = "devices"):
         self.labels = tuple(labels)
+        self.task = task  # the label layer it predicts: devices, or another multi-label task's
         self.config = config or TfidfConfig()
         self.threshold = threshold
         self.seed = seed
@@ -181,7 +182,7 @@ class TfidfMultiLabel(DevicesHead):
     @classmethod
     def load(cls, directory: Path, meta: dict[str, Any]) -> TfidfMultiLabel:
         config, seed = _config(meta["config"], meta.get("seed"))
-        model = cls(meta.get("model_labels", DEVICES), config, meta["threshold"], seed)
+        model = cls(meta.get("model_labels", DEVICES), config, meta["threshold"], seed, meta.get("task", "devices"))
         model.pipeline = load_skops(directory / "devices.skops")
         return model
 
