@@ -18,7 +18,8 @@ help:
 	@echo "make test                         run the whole test suite"
 	@echo "make models                       rebuild models/default, models/sentiment and models/fast (framing_default, sentiment_layered, framing_fast)"
 	@echo "make pretrain                     domain-adaptive pretraining of the e5 encoder on Moroccan text (configs/pretrain/, ~45 min; resumable)"
-	@echo "make results                      run every configs/experiments/*.toml into runs/ and regenerate models/RESULTS.md (runs make pretrain first)"
+	@echo "make results                      run every configs/experiments/*.toml into runs/ and regenerate models/RESULTS.md (runs make pretrain first;"
+	@echo "                                   RESUME=1 keeps finished runs whose config and inputs are unchanged)"
 	@echo "make eval                         segmentation and relevance scores against data/eval (needs ../shared)"
 	@echo "make benchmarks                   predict and study speed and memory (1x/10x corpus, Ray) -> docs/benchmarks.md (needs ../shared)"
 
@@ -62,7 +63,7 @@ pretrain: $(VENV)/.app
 	else $(BIN)/secframing encoder pretrain --config configs/pretrain/e5_moroccan.toml; fi
 
 results: pretrain
-	$(BIN)/secframing experiments run --configs configs/experiments --runs runs --output models/RESULTS.md
+	$(BIN)/secframing experiments run --configs configs/experiments --runs runs --output models/RESULTS.md $(if $(RESUME),--resume)
 
 # one run, on this machine, with a plain scikit-learn pipeline as the floor (about 25 minutes here)
 benchmarks: $(VENV)/.dev

@@ -180,3 +180,23 @@ def test_load_model_names_an_unknown_backend(tmp_path, lexicon_model):
     (tmp_path / "m" / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ModelLoadError, match="unknown backend 'crystal_ball'; known: .*'transformer'"):
         load_model(tmp_path / "m")
+
+
+def test_resumed_results_keep_finished_runs_until_their_config_or_inputs_change(shared, tmp_path):
+    from secframing.experiments.runner import run_all
+
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    cfg = configs / "subj.toml"
+    cfg.write_text('name = "subj"\n[data]\ntask = "subjectivity"\nmax_train = 200\n[model]\nbackend = "tfidf"\n'
+                   '[training]\nseeds = [1]\n[evaluation]\nbootstrap_resamples = 50\n', encoding="utf-8")
+    runs = tmp_path / "runs"
+    first = run_all(configs, runs, resume=True)
+    assert "kept" not in first[0]
+    stamp = (runs / "subj" / "metrics.json").stat().st_mtime_ns
+    again = run_all(configs, runs, resume=True)
+    assert again[0]["kept"] and again[0]["dev"] == first[0]["dev"]
+    assert (runs / "subj" / "metrics.json").stat().st_mtime_ns == stamp
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("max_train = 200", "max_train = 250"), encoding="utf-8")
+    assert "kept" not in run_all(configs, runs, resume=True)[0]  # config changed: retrained
+    assert "kept" not in run_all(configs, runs)[0]  # without resume every config is retrained

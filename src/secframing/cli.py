@@ -244,13 +244,17 @@ SET_OPT = typer.Option([], "--set", help="Override a key in every config, e.g. -
 
 @experiments_app.command("run")
 def experiments_run(configs: Path = CONFIGS_OPT, runs: Path = RUNS_OPT, output: Path = RESULTS_OPT,
-                    only: list[str] = ONLY_OPT, set_: list[str] = SET_OPT) -> None:
+                    only: list[str] = ONLY_OPT, set_: list[str] = SET_OPT,
+                    resume: bool = typer.Option(False, help="Keep finished runs whose config and input files are "
+                                                            "unchanged (continue an interrupted run).")) -> None:
     """Train every experiment config into RUNS, then write OUTPUT (models/RESULTS.md) from the run directories."""
     from secframing.experiments.results import write_results
     from secframing.experiments.runner import run_all
 
-    for r in run_all(configs, runs, tuple(only), tuple(set_)):
-        typer.echo(f"{r['experiment']}: " + (f"skipped ({r['skipped']})" if "skipped" in r else f"dev macro-F1 {r['dev']}"))
+    for r in run_all(configs, runs, tuple(only), tuple(set_), resume=resume):
+        status = (f"skipped ({r['skipped']})" if "skipped" in r else
+                  f"dev macro-F1 {r['dev']}" + (" (kept: config and inputs unchanged)" if r.get("kept") else ""))
+        typer.echo(f"{r['experiment']}: {status}")
     typer.echo(f"wrote {write_results(runs, output)}")
 
 

@@ -507,17 +507,39 @@ def evaluate_model(config_path: str | Path, model_dir: str | Path, test: bool = 
     return out
 
 
+def stale_reason(run_dir: Path, cfg: ExperimentConfig) -> str | None:
+    """Why the finished run in ``run_dir`` does not stand for ``cfg`` (None: it does): no finished run,
+    another resolved config, or an input file (config, data) whose sha256 changed since. Code changes
+    are not looked at; RESULTS.md shows each run's commit."""
+    if not all((run_dir / f).exists() for f in ("metrics.json", "model.json", "manifest.json", "config.resolved.json")):
+        return "no finished run"
+    if json.loads((run_dir / "config.resolved.json").read_text(encoding="utf-8")) != json.loads(json.dumps(to_dict(cfg))):
+        return "config changed"
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    for item in manifest.get("inputs", []):
+        path = Path(item["path"])
+        if not path.is_file() or file_info(path).sha256 != item["sha256"]:
+            return f"input changed: {path}"
+    return None
+
+
 def run_all(configs: str | Path, runs: str | Path, only: tuple[str, ...] = (),
-            overrides: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+            overrides: tuple[str, ...] = (), resume: bool = False) -> list[dict[str, Any]]:
     """Train every experiment config in ``configs`` into ``runs/NAME``. A run that cannot be made here
     for want of a resource outside the project (a hub model offline, an optional package missing) is
-    recorded in ``runs/NAME/skipped.json`` with the reason, so RESULTS.md lists it; any other error stops."""
+    recorded in ``runs/NAME/skipped.json`` with the reason, so RESULTS.md lists it; any other error stops.
+    With ``resume``, a finished run whose config and inputs are unchanged (:func:`stale_reason`) is kept,
+    so an interrupted ``make results`` continues where it stopped."""
     out = []
     for path in sorted(Path(configs).glob("*.toml")):
         if path.name == "targets.toml" or (only and path.stem not in only):
             continue
         cfg = load_experiment_config(path, overrides)
         run_dir = Path(runs) / path.stem
+        if resume and stale_reason(run_dir, cfg) is None:
+            metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+            out.append({"experiment": cfg.name, "dev": (metrics.get("dev") or {}).get("macro_f1"), "kept": True})
+            continue
         try:
             metrics = train(path, run_dir, overrides)
         except (OSError, ImportError, ModelLoadError) as exc:
