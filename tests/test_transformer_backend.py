@@ -387,3 +387,46 @@ def test_intermediate_training_starts_from_another_models_encoder_with_a_fresh_h
         TransformerModel(tiny_config(tiny_bert, init_from=str(tmp_path / "one-layer"))).fit(TEXTS[:2], LABELS[:2])
     with pytest.raises(ModelLoadError, match="init_from .*model directory not found"):
         TransformerModel(tiny_config(tiny_bert, init_from=str(tmp_path / "none"))).fit(TEXTS[:2], LABELS[:2])
+
+
+def test_multitask_heads_train_with_the_encoder_and_are_dropped_from_the_saved_model(tiny_bert, tmp_path):
+    """``auxiliary``: sentiment and devices heads share the encoder while training; the saved model is the
+    plain framing classifier. Rows without an auxiliary label are masked out of that head's loss."""
+    from secframing.models.multitask import IGNORE, aux_targets
+
+    cols = aux_targets({"sentiment": ["positive", None], "devices": [["superlative"], float("nan")]}, 2)
+    assert cols["aux_sentiment"] == [0, IGNORE] and cols["aux_devices_mask"] == [1.0, 0.0]
+    assert cols["aux_devices"][0][DEVICES.index("superlative")] == 1.0 and sum(cols["aux_devices"][0]) == 1.0
+    with pytest.raises(ValueError, match="labels \\['joyful'\\] are not among"):
+        aux_targets({"sentiment": ["joyful"]}, 1)
+    sentiment = ["positive" if lab == "promotional" else "neutral" for lab in LABELS]
+    devices = [["superlative"] if lab == "promotional" else [] for lab in LABELS]
+    cfg = tiny_config(tiny_bert, epochs=2, auxiliary=("sentiment", "devices"))
+    with pytest.raises(ValueError, match="config.auxiliary is \\['sentiment', 'devices'\\] but aux labels"):
+        TransformerModel(cfg, seed=5).fit(TEXTS, LABELS)
+    model = TransformerModel(cfg, seed=5).fit(TEXTS, LABELS, aux={"sentiment": sentiment, "devices": devices})
+    plain = TransformerModel(tiny_config(tiny_bert, epochs=2), seed=5).fit(TEXTS, LABELS)
+    assert type(model.model) is type(plain.model)  # the heads are gone
+    assert model.predict_proba(TEXTS) != plain.predict_proba(TEXTS)  # ... but they changed the encoder
+    loaded = load_model(model.save(tmp_path / "mt"))
+    assert loaded.predict_proba(TEXTS) == model.predict_proba(TEXTS)
+    with pytest.raises(ValueError, match="auxiliary must name distinct tasks"):
+        TransformerConfig(auxiliary=("sentiment", "sentiment"))
+
+
+@pytest.mark.shared
+def test_the_runner_passes_the_gold_label_layers_to_a_multitask_fine_tune(shared, tiny_bert):
+    from secframing.experiments.config import load_experiment_config
+    from secframing.experiments.runner import fit_learner, load_data
+
+    cfg = load_experiment_config(CONFIG_DIR / "experiments" / "framing_transformer_multitask.toml", [
+        f"model.transformer.model_name_or_path={tiny_bert}", "model.transformer.local_files_only=true",
+        "model.transformer.epochs=1", "model.transformer.num_threads=1", "model.transformer.num_hidden_layers=0",
+        "data.max_train=40", "evaluation.max_eval=20"])
+    assert cfg.model.transformer.auxiliary == ("sentiment", "devices")
+    model = fit_learner(cfg, load_data(cfg), 1)
+    assert model.training_log["dev_history"] and len(model.predict(["أوقفت الشرطة شخصين."])) == 1
+    sentiment = load_experiment_config(CONFIG_DIR / "experiments" / "araieval_transformer.toml",
+                                       ["model.transformer.auxiliary=[\"sentiment\"]", "data.max_train=10"])
+    with pytest.raises(ValueError, match="needs those label layers on the training rows; the 'persuasion' task"):
+        fit_learner(sentiment, load_data(sentiment), 1)

@@ -187,8 +187,15 @@ def fit_learner(cfg: ExperimentConfig, data: TaskData, seed: int, n: int = 0) ->
         return fit_student(cfg, dataclasses.replace(data, train=train), seed)
     model = build_learner(cfg, data.labels, seed)
     col = _label_col(data)
-    dev = {"dev": (data.dev["text"].tolist(), data.dev[col].tolist())} if model.uses_dev_in_fit else {}
-    return model.fit(train["text"].tolist(), train[col].tolist(), train["weight"].tolist(), **dev)
+    extra: dict[str, Any] = {"dev": (data.dev["text"].tolist(), data.dev[col].tolist())} if model.uses_dev_in_fit else {}
+    auxiliary = cfg.model.transformer.auxiliary if cfg.model.backend == "transformer" else ()
+    if auxiliary:
+        missing = [t for t in auxiliary if f"aux_{t}" not in train.columns]
+        if missing:
+            raise ValueError(f"{cfg.name}: model.transformer.auxiliary {missing} needs those label layers on the "
+                             f"training rows; the {data.task!r} task has none (in-domain tasks only)")
+        extra["aux"] = {t: train[f"aux_{t}"].tolist() for t in auxiliary}
+    return model.fit(train["text"].tolist(), train[col].tolist(), train["weight"].tolist(), **extra)
 
 
 def _label_col(data: TaskData) -> str:

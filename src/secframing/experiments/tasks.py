@@ -109,6 +109,11 @@ class TaskData:
     pools without one) and ``pool``; held-out texts are removed by the leakage guard."""
 
 
+AUX_LAYERS = ("framing", "sentiment", "devices")
+"""Label layers an in-domain frame also carries as ``aux_<layer>`` (every gold, synthetic and Darija row
+has all three): the auxiliary targets of multi-task training (``model.transformer.auxiliary``)."""
+
+
 def _frame(df: pd.DataFrame, label_col: str, multilabel: bool) -> pd.DataFrame:
     out = pd.DataFrame({"text": df["text"].to_numpy()})
     out["labels" if multilabel else "label"] = df[label_col].to_numpy()
@@ -116,6 +121,9 @@ def _frame(df: pd.DataFrame, label_col: str, multilabel: bool) -> pd.DataFrame:
     for col in ("article_id", "id", "stratum", "outlet"):
         if col in df.columns:
             out[col] = df[col].to_numpy()
+    for layer in AUX_LAYERS:
+        if layer in df.columns:
+            out[f"aux_{layer}"] = df[layer].to_numpy()
     return out.reset_index(drop=True)
 
 
@@ -200,7 +208,7 @@ def load_task(spec: TaskSpec) -> TaskData:
     """
     files = _task_inputs(spec)
     data = _build_task(spec) if files is None else _TASK_CACHE.get(spec, files, lambda: _build_task(spec))
-    copy = {name: None if df is None else copy_frame(df, list_columns=("labels",))
+    copy = {name: None if df is None else copy_frame(df, list_columns=("labels", "aux_devices"))
             for name, df in (("train", data.train), ("dev", data.dev), ("test", data.test))}
     slices = {name: copy_frame(df) for name, df in data.slices.items()}
     pool = None if data.unlabelled is None else copy_frame(data.unlabelled)

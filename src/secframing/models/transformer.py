@@ -97,6 +97,12 @@ class TransformerConfig:
     """CPU threads torch may use (0 = torch's default)."""
     local_files_only: bool = False
     """Never contact the hub: ``model_name_or_path`` must be a local directory or already cached."""
+    auxiliary: tuple[str, ...] = ()
+    """Multi-task training: other label layers learned by extra heads on the same encoder during the
+    fine-tune (``sentiment``, ``devices``, ``framing``; :mod:`secframing.models.multitask`). The heads are
+    dropped afterwards; the saved model predicts the main task only."""
+    auxiliary_weight: float = 0.5
+    """Weight of the auxiliary losses (summed) against the main task's."""
     init_from: PathOrName = ""
     """Intermediate training: a saved transformer model (e.g. the run of a public persuasion or
     subjectivity config) whose fine-tuned encoder replaces the base model's weights before this fine-tune;
@@ -116,6 +122,13 @@ class TransformerConfig:
             raise ValueError(f"pooling must be 'cls' or 'mean', got {self.pooling!r}")
         if self.save_dtype not in SAVE_DTYPES:
             raise ValueError(f"save_dtype must be one of {list(SAVE_DTYPES)}, got {self.save_dtype!r}")
+        from secframing.models.multitask import AUX_TASKS
+
+        bad = sorted(set(self.auxiliary) - set(AUX_TASKS))
+        if bad or len(set(self.auxiliary)) != len(self.auxiliary):
+            raise ValueError(f"auxiliary must name distinct tasks among {sorted(AUX_TASKS)}, got {list(self.auxiliary)}")
+        if self.auxiliary_weight <= 0:
+            raise ValueError(f"auxiliary_weight must be > 0, got {self.auxiliary_weight}")
 
 
 def loss_weights(y: Sequence[int], sample_weight: Sequence[float] | None, class_weight: str | None) -> np.ndarray:
@@ -178,18 +191,29 @@ def quiet_load(cut_layers: bool) -> Iterator[None]:
         hf_logging.set_verbosity(level)
 
 
-def _weighted_trainer() -> type:
-    """``Trainer`` whose loss is the row-weighted cross-entropy (the rows carry a ``weight`` column)."""
+def _weighted_trainer(aux_weight: float = 0.0) -> type:
+    """``Trainer`` whose loss is the row-weighted cross-entropy (the rows carry a ``weight`` column), plus
+    ``aux_weight`` x the auxiliary heads' losses on training batches that carry ``aux_*`` targets."""
     import torch
     from transformers import Trainer
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    from secframing.models.multitask import auxiliary_loss
 
     class WeightedTrainer(Trainer):
         def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                          num_items_in_batch: Any = None) -> Any:
             weight, labels = inputs.pop("weight"), inputs.pop("labels")
-            outputs = model(**inputs)
+            aux = {k: inputs.pop(k) for k in [k for k in inputs if k.startswith("aux_")]}
+            if aux:
+                logits, aux_logits = model.forward_all(**inputs)
+                outputs = SequenceClassifierOutput(logits=logits)
+            else:
+                outputs = model(**inputs)
             losses = torch.nn.functional.cross_entropy(outputs.logits.float(), labels, reduction="none")
             loss = (losses * weight.float()).mean()
+            if aux:
+                loss = loss + aux_weight * auxiliary_loss(aux_logits, aux)
             return (loss, outputs) if return_outputs else loss
 
     return WeightedTrainer
@@ -305,17 +329,25 @@ class TransformerModel(SentenceModel):
         return self.tokenizer(texts, padding=True, truncation=True, max_length=self.config.max_length,
                               return_tensors="pt")
 
-    def _dataset(self, texts: list[str], y: list[int], weights: np.ndarray) -> Any:
+    def _dataset(self, texts: list[str], y: list[int], weights: np.ndarray,
+                 extra: dict[str, list[Any]] | None = None) -> Any:
         from datasets import Dataset
 
         enc = self.tokenizer(texts, truncation=True, max_length=self.config.max_length)
-        return Dataset.from_dict({**enc, "labels": y, "weight": weights.astype("float32").tolist()})
+        return Dataset.from_dict({**enc, "labels": y, "weight": weights.astype("float32").tolist(), **(extra or {})})
 
     def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight: Sequence[float] | None = None,
-            dev: tuple[Sequence[str], Sequence[str]] | None = None) -> TransformerModel:
+            dev: tuple[Sequence[str], Sequence[str]] | None = None,
+            aux: dict[str, Sequence[Any]] | None = None) -> TransformerModel:
         """Fine-tune ``model_name_or_path`` with a fresh classification head for ``self.labels``; with
-        ``dev`` (texts, labels), stop early on its macro-F1 and keep the best epoch."""
+        ``dev`` (texts, labels), stop early on its macro-F1 and keep the best epoch. ``aux``: per
+        ``config.auxiliary`` task, each row's label (a device list for ``devices``; None where missing)."""
         texts, labels = list(texts), list(labels)
+        wanted = self.config.auxiliary
+        if set(aux or {}) != set(wanted):
+            raise ValueError(f"config.auxiliary is {list(wanted)} but aux labels were given for {sorted(aux or {})}")
+        if self.task in wanted:
+            raise ValueError(f"the main task {self.task!r} cannot also be auxiliary")
         unknown = sorted(set(labels) - set(self.labels))
         if unknown:
             raise ValueError(f"labels {unknown} are not in the model's label set {list(self.labels)}")
@@ -323,6 +355,9 @@ class TransformerModel(SentenceModel):
             raise ValueError(f"need as many labels as texts and at least one row, got {len(texts)} and {len(labels)}")
         y_idx = [self.labels.index(lab) for lab in labels]
         weights = loss_weights(y_idx, sample_weight, self.config.class_weight)
+        from secframing.models.multitask import aux_targets, with_auxiliary_heads
+
+        aux_cols = aux_targets({t: aux[t] for t in wanted}, len(texts)) if wanted else {}
         dev_texts, dev_labels = (list(dev[0]), list(dev[1])) if dev is not None else ([], [])
         dev_unknown = sorted(set(dev_labels) - set(self.labels))
         if dev_unknown:
@@ -360,15 +395,17 @@ class TransformerModel(SentenceModel):
                 save_total_limit=1 if stop else None, save_only_model=True, report_to="none", disable_tqdm=True,
                 logging_strategy="no", remove_unused_columns=False, use_cpu=device.type == "cpu",
                 dataloader_num_workers=0)
-            trainer = _weighted_trainer()(
-                model=self.model, args=args, train_dataset=self._dataset(texts, y_idx, weights),
+            train_model = with_auxiliary_heads(self.model, c.pooling, wanted) if wanted else self.model
+            trainer = _weighted_trainer(c.auxiliary_weight if wanted else 0.0)(
+                model=train_model, args=args, train_dataset=self._dataset(texts, y_idx, weights, aux_cols),
                 eval_dataset=self._dataset(dev_texts, [self.labels.index(x) for x in dev_labels],
                                            np.ones(len(dev_texts))) if dev_texts else None,
                 data_collator=DataCollatorWithPadding(self.tokenizer), compute_metrics=compute_metrics,
                 callbacks=[progress_callback(), *([EarlyStoppingCallback(c.early_stopping_patience)] if stop else [])])
             trainer.remove_callback(PrinterCallback)  # it prints the loss dictionary to stdout
             trainer.train()
-            self.model = trainer.model
+            # the auxiliary heads only shaped the encoder during training
+            self.model = trainer.model.net if wanted else trainer.model
             history = [{"epoch": round(h["epoch"], 3), "dev_macro_f1": round(h["eval_macro_f1"], 4)}
                        for h in trainer.state.log_history if "eval_macro_f1" in h]
             self.training_log = {"epochs_run": round(trainer.state.epoch or 0.0, 3), "dev_history": history,
