@@ -3,6 +3,7 @@ safetensors-only persistence with hash and label checks, and a train -> predict 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -430,3 +431,28 @@ def test_the_runner_passes_the_gold_label_layers_to_a_multitask_fine_tune(shared
                                        ["model.transformer.auxiliary=[\"sentiment\"]", "data.max_train=10"])
     with pytest.raises(ValueError, match="needs those label layers on the training rows; the 'persuasion' task"):
         fit_learner(sentiment, load_data(sentiment), 1)
+
+
+@pytest.mark.parametrize("arm,key,value", [
+    ("framing_transformer_dapt", "model_name_or_path", "pretrained:e5_moroccan"),
+    ("framing_transformer_multitask", "auxiliary", ("sentiment", "devices")),
+    ("framing_transformer_mean", "pooling", "mean")])
+def test_each_transformer_ablation_arm_changes_one_thing(arm, key, value):
+    """An arm differs from framing_transformer in its name, texts and the one setting it is about."""
+    from secframing.experiments.config import load_experiment_config
+
+    base = load_experiment_config(CONFIG_DIR / "experiments" / "framing_transformer.toml")
+    cfg = load_experiment_config(CONFIG_DIR / "experiments" / f"{arm}.toml")
+    assert getattr(cfg.model.transformer, key) == value != getattr(base.model.transformer, key)
+    assert dataclasses.replace(cfg.model.transformer, **{key: getattr(base.model.transformer, key)}) == base.model.transformer
+    assert (cfg.data, cfg.training, cfg.model.devices, cfg.ablation) == (base.data, base.training, base.model.devices,
+                                                                        base.ablation)
+
+
+def test_the_intermediate_arm_starts_from_the_araieval_run():
+    from secframing.experiments.config import load_experiment_config
+
+    cfg = load_experiment_config(CONFIG_DIR / "experiments" / "framing_transformer_intermediate.toml")
+    source = load_experiment_config(CONFIG_DIR / "experiments" / "araieval_transformer.toml")
+    assert Path(cfg.model.transformer.init_from).name == source.name and source.data.task == "persuasion"
+    assert source.model.transformer.model_name_or_path == cfg.model.transformer.model_name_or_path
