@@ -27,6 +27,20 @@ def test_normalize_is_idempotent_with_any_options(text, alef, ta):
     assert normalize(normalize(text, opts), opts) == normalize(text, opts)
 
 
+@given(st.one_of(st.text(max_size=200), TEXT))
+def test_default_normalisation_equals_its_steps_one_after_the_other(text):
+    from secframing.text.normalize import DEFAULT, _stepwise
+
+    assert normalize(text) == _stepwise(text, DEFAULT)
+
+
+def test_default_normalisation_equals_its_steps_on_every_bmp_character():
+    from secframing.text.normalize import DEFAULT, _stepwise
+
+    every = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000)  # surrogates cannot be encoded
+    assert normalize(every) == _stepwise(every, DEFAULT)
+
+
 def test_normalize_each_step():
     assert normalize("الأمـــنُ الوطنيّ") == "الامن الوطني"
     assert normalize("٢٠١٩\u200f") == "2019"
