@@ -99,12 +99,17 @@ def expected_calibration_error(y_true: Sequence[str], probs: Sequence[dict[str, 
     conf = np.array([max(p.values()) for p in probs])
     pred = [max(p, key=p.get) for p in probs]
     correct = np.array([t == q for t, q in zip(y_true, pred)], dtype=float)
+    return _binned_ece(conf, correct, n_bins)
+
+
+def _binned_ece(conf: np.ndarray, outcome: np.ndarray, n_bins: int) -> float:
+    """Sum over equal-width probability bins of (share of forecasts) x |mean forecast - mean outcome|."""
     edges = np.linspace(0, 1, n_bins + 1)
     ece = 0.0
     for lo, hi in zip(edges[:-1], edges[1:]):
         mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
         if mask.any():
-            ece += mask.mean() * abs(conf[mask].mean() - correct[mask].mean())
+            ece += mask.mean() * abs(conf[mask].mean() - outcome[mask].mean())
     return round(float(ece), 4)
 
 
@@ -118,10 +123,4 @@ def multilabel_ece(y_true: Sequence[Sequence[str]], probs: Sequence[dict[str, fl
     """
     p = np.array([[row[lab] for lab in labels] for row in probs], dtype=float).ravel()
     y = np.array([[lab in set(gold) for lab in labels] for gold in y_true], dtype=float).ravel()
-    edges = np.linspace(0, 1, n_bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        mask = (p > lo) & (p <= hi) if lo > 0 else (p >= lo) & (p <= hi)
-        if mask.any():
-            ece += mask.mean() * abs(p[mask].mean() - y[mask].mean())
-    return round(float(ece), 4)
+    return _binned_ece(p, y, n_bins)
