@@ -427,7 +427,7 @@ def test_the_runner_passes_the_gold_label_layers_to_a_multitask_fine_tune(shared
     assert cfg.model.transformer.auxiliary == ("sentiment", "devices")
     model = fit_learner(cfg, load_data(cfg), 1)
     assert model.training_log["dev_history"] and len(model.predict(["أوقفت الشرطة شخصين."])) == 1
-    sentiment = load_experiment_config(CONFIG_DIR / "experiments" / "araieval_transformer.toml",
+    sentiment = load_experiment_config(CONFIG_DIR / "experiments" / "araieval_persuasion.toml",
                                        ["model.transformer.auxiliary=[\"sentiment\"]", "data.max_train=10"])
     with pytest.raises(ValueError, match="needs those label layers on the training rows; the 'persuasion' task"):
         fit_learner(sentiment, load_data(sentiment), 1)
@@ -453,6 +453,6 @@ def test_the_intermediate_arm_starts_from_the_araieval_run():
     from secframing.experiments.config import load_experiment_config
 
     cfg = load_experiment_config(CONFIG_DIR / "experiments" / "framing_transformer_intermediate.toml")
-    source = load_experiment_config(CONFIG_DIR / "experiments" / "araieval_transformer.toml")
+    source = load_experiment_config(CONFIG_DIR / "experiments" / "araieval_persuasion.toml")
     assert Path(cfg.model.transformer.init_from).name == source.name and source.data.task == "persuasion"
     assert source.model.transformer.model_name_or_path == cfg.model.transformer.model_name_or_path
