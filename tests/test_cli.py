@@ -46,7 +46,7 @@ def test_help_lists_every_subcommand():
     assert _subcommands(root.commands["data"])[0] == {"inventory", "select", "segment", "eval-segmentation",
                                                       "eval-relevance"}
     assert _subcommands(root.commands["experiments"])[0] == {"run", "summarize"}
-    assert _subcommands(root.commands["encoder"])[0] == {"build"}
+    assert _subcommands(root.commands["encoder"])[0] == {"build", "pretrain"}
     assert _help_commands(runner.invoke(app, ["data", "--help"]).output) == _subcommands(root.commands["data"])[0]
 
 
@@ -303,8 +303,8 @@ def test_an_unexpected_failure_is_one_line_and_exit_1(monkeypatch, capsys):
 def test_experiments_run_and_its_old_name_train_then_summarise(tmp_path, monkeypatch):
     calls = []
 
-    def fake_run_all(configs, runs, only, overrides):
-        calls.append((str(configs), str(runs), only, overrides))
+    def fake_run_all(configs, runs, only, overrides, resume):
+        calls.append((str(configs), str(runs), only, overrides, resume))
         return [{"experiment": "x", "dev": 0.5}]
 
     monkeypatch.setattr("secframing.experiments.runner.run_all", fake_run_all)
@@ -318,7 +318,9 @@ def test_experiments_run_and_its_old_name_train_then_summarise(tmp_path, monkeyp
     assert old.stderr.strip().splitlines() == [(
         "secframing: note: `secframing results` is deprecated and will be removed in the next release; "
         "use `secframing experiments run`")]
-    assert calls == [("c", "r", ("a",), ("training.seeds=[1]",)), ("c", "r", ("a",), ())]
+    assert calls == [("c", "r", ("a",), ("training.seeds=[1]",), False), ("c", "r", ("a",), (), False)]
+    runner.invoke(app, ["experiments", "run", "--configs", "c", "--runs", "r", "--resume", "--output", "R.md"])
+    assert calls[-1] == ("c", "r", (), (), True)
 
 
 def test_evaluate_gold_and_the_old_eval_framing_give_the_same_result(tmp_path, monkeypatch):

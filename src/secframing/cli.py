@@ -271,7 +271,7 @@ def results_alias(configs: Path = CONFIGS_OPT, runs: Path = RUNS_OPT, output: Pa
                   only: list[str] = ONLY_OPT) -> None:
     """Deprecated alias of `experiments run`."""
     _deprecated("results", "experiments run")
-    experiments_run(configs, runs, output, only, [])
+    experiments_run(configs, runs, output, only, [], resume=False)
 
 
 @app.command("report", hidden=True)
