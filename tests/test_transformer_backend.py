@@ -411,6 +411,9 @@ def test_multitask_heads_train_with_the_encoder_and_are_dropped_from_the_saved_m
     assert model.predict_proba(TEXTS) != plain.predict_proba(TEXTS)  # ... but they changed the encoder
     loaded = load_model(model.save(tmp_path / "mt"))
     assert loaded.predict_proba(TEXTS) == model.predict_proba(TEXTS)
+    mean = TransformerModel(tiny_config(tiny_bert, epochs=1, auxiliary=("sentiment",), pooling="mean"), seed=5)
+    mean.fit(TEXTS, LABELS, aux={"sentiment": sentiment})  # the heads read the mean-pooled classifier's pooling
+    assert type(mean.model).__name__ == "MeanPooledClassifier" and len(mean.predict(TEXTS[:2])) == 2
     with pytest.raises(ValueError, match="auxiliary must name distinct tasks"):
         TransformerConfig(auxiliary=("sentiment", "sentiment"))
 

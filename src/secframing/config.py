@@ -19,6 +19,7 @@ secframing.config.ConfigError: <dict>: threshold must be float, got str 'high'
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import types
@@ -266,6 +267,12 @@ def resolve_paths(data: Mapping[str, Any], paths: Mapping[tuple[str, ...], PathS
 def to_dict(obj: Any) -> dict[str, Any]:
     """The resolved config as plain data (for run manifests)."""
     return dataclasses.asdict(obj)
+
+
+def as_saved(obj: Any) -> dict[str, Any]:
+    """:func:`to_dict` as it reads back from a JSON file (tuples become lists): what a saved resolved
+    config is compared with."""
+    return json.loads(json.dumps(to_dict(obj)))
 
 
 def field_docs(cls: type) -> dict[str, str]:

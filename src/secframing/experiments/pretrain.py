@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from secframing.config import PathOrName, load_config, to_dict
+from secframing.config import PathOrName, as_saved, load_config, to_dict
 from secframing.manifest import build_manifest, file_info, now_iso, write_json
 
 STATE_FILE = "pretrain_state.json"
@@ -131,7 +131,7 @@ def _check_state(out: Path, cfg: PretrainConfig, resume: bool) -> None:
     if not state.exists():
         raise FileNotFoundError(f"{out}: nothing to resume (no {STATE_FILE}); run without --resume")
     saved = json.loads(state.read_text(encoding="utf-8")).get("config") or {}
-    now = json.loads(json.dumps(to_dict(cfg)))  # as saved: tuples become lists
+    now = as_saved(cfg)
     if saved != now:
         diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
         raise ValueError(f"{out}: --resume with a different config (keys {diff}); resume with the same config "

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from secframing.config import to_dict
+from secframing.config import as_saved, to_dict
 from secframing.experiments.card import write_card
 from secframing.experiments.config import EvalSet, ExperimentConfig, load_experiment_config
 from secframing.experiments.metrics import (
@@ -49,7 +49,7 @@ from secframing.experiments.transfer import (
     split_slices,
 )
 from secframing.labels import DEVICES, FRAMING_LABELS, MULTILABEL_TASKS
-from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, write_json
+from secframing.manifest import FileInfo, build_manifest, file_info, now_iso, sha256_file, write_json
 from secframing.models.base import ModelLoadError, Prediction, SentenceModel, load_model
 from secframing.models.devices import DevicesHead, WithDevices
 from secframing.models.lexicon import LexiconModel
@@ -514,18 +514,24 @@ def evaluate_model(config_path: str | Path, model_dir: str | Path, test: bool = 
     return out
 
 
-def stale_reason(run_dir: Path, cfg: ExperimentConfig) -> str | None:
+def stale_reason(run_dir: Path, cfg: ExperimentConfig, hashes: dict[str, str] | None = None) -> str | None:
     """Why the finished run in ``run_dir`` does not stand for ``cfg`` (None: it does): no finished run,
     another resolved config, or an input file (config, data) whose sha256 changed since. Code changes
-    are not looked at; RESULTS.md shows each run's commit."""
+    are not looked at; RESULTS.md shows each run's commit. ``hashes`` (path -> sha256) is filled and
+    reused, so files that many runs read (the corpus, the gold) are hashed once per ``run_all``."""
     if not all((run_dir / f).exists() for f in ("metrics.json", "model.json", "manifest.json", "config.resolved.json")):
         return "no finished run"
-    if json.loads((run_dir / "config.resolved.json").read_text(encoding="utf-8")) != json.loads(json.dumps(to_dict(cfg))):
+    if json.loads((run_dir / "config.resolved.json").read_text(encoding="utf-8")) != as_saved(cfg):
         return "config changed"
+    hashes = {} if hashes is None else hashes
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     for item in manifest.get("inputs", []):
         path = Path(item["path"])
-        if not path.is_file() or file_info(path).sha256 != item["sha256"]:
+        if not path.is_file():
+            return f"input changed: {path}"
+        if str(path) not in hashes:
+            hashes[str(path)] = sha256_file(path)
+        if hashes[str(path)] != item["sha256"]:
             return f"input changed: {path}"
     return None
 
@@ -538,12 +544,13 @@ def run_all(configs: str | Path, runs: str | Path, only: tuple[str, ...] = (),
     With ``resume``, a finished run whose config and inputs are unchanged (:func:`stale_reason`) is kept,
     so an interrupted ``make results`` continues where it stopped."""
     out = []
+    hashes: dict[str, str] = {}
     for path in sorted(Path(configs).glob("*.toml")):
         if path.name == "targets.toml" or (only and path.stem not in only):
             continue
         cfg = load_experiment_config(path, overrides)
         run_dir = Path(runs) / path.stem
-        if resume and stale_reason(run_dir, cfg) is None:
+        if resume and stale_reason(run_dir, cfg, hashes) is None:
             metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
             out.append({"experiment": cfg.name, "dev": (metrics.get("dev") or {}).get("macro_f1"), "kept": True})
             continue

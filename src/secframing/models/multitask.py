@@ -71,11 +71,8 @@ def with_auxiliary_heads(net: Any, pooling: str, tasks: Sequence[str]) -> Any:
             self.heads = torch.nn.ModuleDict({t: torch.nn.Linear(hidden, len(AUX_TASKS[t][0])) for t in tasks})
 
         def _pooled(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            if pooling == "mean":
-                hidden = self.net.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                          token_type_ids=token_type_ids).last_hidden_state
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            if pooling == "mean":  # the mean-pooled classifier's own pooling
+                pooled = self.net.pool(input_ids, attention_mask, token_type_ids)
             else:
                 pooled = self.net.base_model(input_ids=input_ids, attention_mask=attention_mask,
                                              token_type_ids=token_type_ids).pooler_output

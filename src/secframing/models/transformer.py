@@ -280,12 +280,16 @@ def mean_pooled_classifier(encoder: Any) -> Any:
         def get_input_embeddings(self) -> Any:
             return self.encoder.get_input_embeddings()
 
-        def forward(self, input_ids: Any = None, attention_mask: Any = None, token_type_ids: Any = None,
-                    labels: Any = None, **kw: Any) -> Any:
+        def pool(self, input_ids: Any, attention_mask: Any, token_type_ids: Any = None) -> Any:
+            """The attention-mask mean of the last hidden states (also the multi-task heads' input)."""
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                                   token_type_ids=token_type_ids).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+        def forward(self, input_ids: Any = None, attention_mask: Any = None, token_type_ids: Any = None,
+                    labels: Any = None, **kw: Any) -> Any:
+            pooled = self.pool(input_ids, attention_mask, token_type_ids)
             return SequenceClassifierOutput(logits=self.classifier(self.dropout(pooled)))
 
     return MeanPooledClassifier(encoder)
